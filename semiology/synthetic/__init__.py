@@ -1,1 +1,15 @@
-"""semiology.synthetic"""
+"""The synthetic EMU cohort: subjects with idiosyncrasies, seizures with planted, known semiology."""
+
+from semiology.synthetic.cohort import CohortSpec, make_cohort, make_plans, simulate_record
+from semiology.synthetic.motion import SeizurePlan
+from semiology.synthetic.subjects import SubjectTraits, make_subjects
+
+__all__ = [
+    "CohortSpec",
+    "SeizurePlan",
+    "SubjectTraits",
+    "make_cohort",
+    "make_plans",
+    "make_subjects",
+    "simulate_record",
+]
