@@ -1,0 +1,361 @@
+"""Run an experiment: records → windows → per-fold streams → predictions → study result.
+
+Leakage-free by construction: the outer split groups seizures by subject; inside each fold
+an inner split of the *training* subjects chooses the epoch, the decision threshold, the
+distillation teacher's data and the fusion weight. The held-out subject is only predicted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from semiology.config import config_hash, config_to_dict
+from semiology.errors import ConfigError
+from semiology.evaluate.results import ModelResult, PredictionTable, StudyResult
+from semiology.evaluate.splits import Fold, check_no_subject_overlap, grouped_kfold, inner_split, leaky_seizure_folds, loso_folds
+from semiology.experiment import ExperimentConfig, ModelConfig, TaskConfig
+from semiology.io.records import SeizureRecord
+from semiology.layouts import get_layout
+from semiology.models.agcn import AGCN
+from semiology.models.fusion import choose_fusion_weight, choose_threshold, fuse
+from semiology.models.tcn import TCN
+from semiology.preprocess.windows import Window, feature_window_tensor, keypoint_window_tensor, slice_windows
+from semiology.train.fit import FitResult, fit_classifier, predict_logits, predict_proba
+
+STREAM_KEYPOINTS = {"body": "body_2d", "face": "face_2d"}
+STREAM_FEATURES = {"body": "body_features", "face": "face_features"}
+STREAM_SCALE_PAIR = {
+    "upper_body_11": ("right_shoulder", "left_shoulder"),
+    "face_23": ("right_eye_outer", "left_eye_outer"),
+    "coco_17": ("right_shoulder", "left_shoulder"),
+    "mediapipe_33": ("right_shoulder", "left_shoulder"),
+    "ntu_25": ("right_shoulder", "left_shoulder"),
+}
+
+
+def check_experiment(config: ExperimentConfig, source: str) -> None:
+    """Cross-field checks that a per-field type check cannot make; one ConfigError lists all."""
+    problems = []
+    task_names = [task.name for task in config.tasks]
+    model_names = [model.name for model in config.models]
+    if not config.tasks:
+        problems.append("tasks: at least one task is needed")
+    if not config.models:
+        problems.append("models: at least one model is needed")
+    for task in config.tasks:
+        if len(task.classes) < 2:
+            problems.append(f"tasks.{task.name}.classes: needs at least two classes")
+    seen = set()
+    by_name = {model.name: model for model in config.models}
+    for model in config.models:
+        where = f"models.{model.name}"
+        if model.name in seen:
+            problems.append(f"{where}: duplicate model name")
+        seen.add(model.name)
+        if model.task not in task_names:
+            problems.append(f"{where}.task: unknown task {model.task!r} (tasks: {', '.join(task_names)})")
+        if model.kind == "agcn_kd":
+            teacher = by_name.get(model.teacher or "")
+            if teacher is None or teacher.kind != "tcn" or teacher.task != model.task:
+                problems.append(f"{where}.teacher: must name a tcn model of task {model.task!r} (got {model.teacher!r})")
+            elif model_names.index(teacher.name) > model_names.index(model.name):
+                problems.append(f"{where}.teacher: the teacher {teacher.name!r} must be listed before its student")
+        if model.kind == "fusion":
+            if len(model.members) != 2 or any(m not in by_name for m in model.members):
+                problems.append(f"{where}.members: must name two models listed before it (got {list(model.members)})")
+            elif any(model_names.index(m) > model_names.index(model.name) for m in model.members):
+                problems.append(f"{where}.members: fused models must be listed before the fusion")
+    if config.windows.window_s * config.windows.target_fps < 4:
+        problems.append("windows: window_s * target_fps must give at least 4 frames")
+    if problems:
+        raise ConfigError(f"{source}: " + f"\n{source}: ".join(problems))
+
+
+def data_hash(records: Sequence[SeizureRecord]) -> str:
+    """A fingerprint of the data a study saw: ids, labels, timing and the keypoint arrays."""
+    digest = hashlib.sha256()
+    for record in sorted(records, key=lambda r: r.seizure_id):
+        digest.update(f"{record.seizure_id}|{record.subject_id}|{sorted(record.labels.items())}|{record.onset_s}|{record.offset_s}".encode())
+        for stream in (record.body_2d, record.face_2d, record.body_3d):
+            if stream is not None:
+                digest.update(stream.coords.tobytes())
+                digest.update(stream.confidence.tobytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class StreamWindows:
+    """The windows of one task and stream across all seizures, as model inputs."""
+
+    keypoints: np.ndarray  # [N, C, T, V, 1] for the AGCN
+    features: np.ndarray | None  # [N, T, D] for the TCN, when appearance features exist
+    labels: np.ndarray  # [N] class index
+    record_index: np.ndarray  # [N] index into the record list
+    start_s: np.ndarray  # [N]
+
+
+def build_stream_windows(records: Sequence[SeizureRecord], task: TaskConfig, stream: str, config: ExperimentConfig) -> StreamWindows:
+    """Cut every labelled seizure of `task` into windows for one stream (body or face).
+
+    Records must already be at `config.windows.target_fps` (see `resample_record`). Both the
+    keypoint and the appearance inputs come from the same windows, so a teacher and a student
+    see the same moments.
+    """
+    settings = config.windows
+    fps = settings.target_fps
+    window_frames = int(round(settings.window_s * fps))
+    stride_frames = max(1, int(round(settings.stride_s * fps)))
+    min_leftover = max(1, int(round(settings.min_leftover_s * fps)))
+    keypoints, features, labels, owners, starts = [], [], [], [], []
+    for index, record in enumerate(records):
+        label = record.labels.get(task.name)
+        if label not in task.classes:
+            continue
+        stream_keypoints = getattr(record, STREAM_KEYPOINTS[stream])
+        if stream_keypoints is None:
+            raise ConfigError(f"seizure {record.seizure_id}: no {stream} keypoints for task {task.name!r}")
+        stream_features = getattr(record, STREAM_FEATURES[stream])
+        if settings.segment == "ictal":
+            first, last = int(round(record.onset_s * fps)), int(round(record.offset_s * fps))
+        else:
+            first, last = 0, record.num_frames
+        last = min(last, record.num_frames)
+        scale_pair = STREAM_SCALE_PAIR[stream_keypoints.layout]
+        for window in slice_windows(first, last, window_frames, stride_frames, min_leftover):
+            frames = np.arange(window.start, window.stop)
+            keypoints.append(keypoint_window_tensor(stream_keypoints, frames, window_frames, scale_pair, config.agcn.bones))
+            if stream_features is not None:
+                features.append(feature_window_tensor(stream_features, frames, window_frames))
+            labels.append(task.classes.index(label))
+            owners.append(index)
+            starts.append(window.start / fps)
+    if not labels:
+        raise ConfigError(f"task {task.name!r}: no seizure carries one of the classes {list(task.classes)}")
+    return StreamWindows(
+        keypoints=np.stack(keypoints),
+        features=np.stack(features) if len(features) == len(labels) else None,
+        labels=np.asarray(labels, dtype=np.int64),
+        record_index=np.asarray(owners, dtype=np.int64),
+        start_s=np.asarray(starts, dtype=np.float64),
+    )
+
+
+def cap_per_record(window_records: np.ndarray, selected_records: np.ndarray, max_per_record: int) -> np.ndarray:
+    """Window indices of `selected_records`, at most `max_per_record` evenly spaced per record.
+
+    Capping keeps long seizures from dominating training and keeps the demo fast; the
+    held-out subject is never capped.
+    """
+    chosen = []
+    for record in selected_records:
+        own = np.flatnonzero(window_records == record)
+        if len(own) > max_per_record:
+            own = own[np.unique(np.linspace(0, len(own) - 1, max_per_record).round().astype(int))]
+        chosen.append(own)
+    return np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
+
+
+def _records_of(window_records: np.ndarray, selected_records: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(np.isin(window_records, selected_records))
+
+
+def _build_model(model: ModelConfig, config: ExperimentConfig, windows: StreamWindows, num_class: int, layout_name: str):
+    if model.kind == "tcn":
+        in_features = windows.features.shape[-1]
+        return lambda: TCN(in_features, num_class, channels=config.tcn.channels, kernel_size=config.tcn.kernel_size, dropout=config.tcn.dropout)
+    adjacency = get_layout(layout_name).adjacency()
+    in_channels = windows.keypoints.shape[1]
+    return lambda: AGCN(
+        num_class,
+        adjacency,
+        num_person=1,
+        in_channels=in_channels,
+        channels=config.agcn.channels,
+        strides=config.agcn.strides,
+        temporal_kernel=config.agcn.temporal_kernel,
+        dropout=config.agcn.dropout,
+    )
+
+
+@dataclass
+class FoldOutput:
+    """What one fold hands back: test predictions, choices made on the inner split, curves."""
+
+    fold: int
+    predictions: dict[str, dict[str, np.ndarray]]
+    selected: dict[str, dict[str, float]]
+    curves: dict[str, dict[str, list[float]]]
+
+
+_STATE: dict = {}
+
+
+def run_fold(fold: Fold) -> FoldOutput:
+    """Fit and predict every model of the experiment for one outer fold."""
+    torch.set_num_threads(1)
+    config: ExperimentConfig = _STATE["config"]
+    records: list[SeizureRecord] = _STATE["records"]
+    windows: dict[tuple[str, str], StreamWindows] = _STATE["windows"]
+    subject_ids = np.array([r.subject_id for r in records])
+    output = FoldOutput(fold=fold.index, predictions={}, selected={}, curves={})
+    for task_index, task in enumerate(config.tasks):
+        labelled = np.array([i for i, r in enumerate(records) if r.labels.get(task.name) in task.classes])
+        train_records = np.intersect1d(fold.train_idx, labelled)
+        test_records = np.intersect1d(fold.test_idx, labelled)
+        if len(test_records) == 0:
+            continue
+        task_labels = np.array([task.classes.index(records[i].labels[task.name]) for i in train_records])
+        inner_train, inner_val = inner_split(
+            subject_ids[train_records], task_labels, config.train.val_fraction, seed=config.seed + 7919 * fold.index + task_index
+        )
+        split = (train_records[inner_train], train_records[inner_val], test_records)
+        _run_task(fold, task, task_index, split, config, records, windows, output)
+    return output
+
+
+def _run_task(fold, task, task_index, split, config, records, windows, output) -> None:
+    """Fit the models of one task inside one fold, in config order (teachers before students)."""
+    inner_train, inner_val, test_records = split
+    fitted: dict[str, FitResult] = {}
+    val: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    test: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    task_models = [m for m in config.models if m.task == task.name]
+    for model_index, model in enumerate(task_models):
+        key = f"{task.name}/{model.name}"
+        if model.kind == "fusion":
+            first, second = model.members
+            if not np.array_equal(test[first][1], test[second][1]):
+                raise ConfigError(f"models.{model.name}.members: {first} and {second} do not predict the same windows")
+            weight, threshold, _ = choose_fusion_weight(val[first][0], val[second][0], val[first][1])
+            test_prob = fuse([test[first][0], test[second][0]], [weight, 1 - weight])
+            output.selected[key] = {"fusion_weight": float(weight), "threshold": float(threshold)}
+            output.predictions[key] = {"rows": test[first][1], "prob": test_prob, "threshold": float(threshold)}
+            continue
+        stream = windows[(task.name, model.stream)]
+        cap = config.windows.max_train_windows_per_seizure
+        train_rows = cap_per_record(stream.record_index, inner_train, cap)
+        val_rows = cap_per_record(stream.record_index, inner_val, cap)
+        test_rows = _records_of(stream.record_index, test_records)
+        inputs = stream.features if model.kind == "tcn" else stream.keypoints
+        if inputs is None:
+            raise ConfigError(f"model {model.name!r}: stream {model.stream!r} has no appearance features")
+        layout_name = getattr(records[int(stream.record_index[0])], STREAM_KEYPOINTS[model.stream]).layout
+        teacher_logits = None
+        if model.kind == "agcn_kd":
+            teacher_logits = predict_logits(fitted[model.teacher].model, stream.features[train_rows])
+        result = fit_classifier(
+            _build_model(model, config, stream, len(task.classes), layout_name),
+            inputs[train_rows],
+            stream.labels[train_rows],
+            inputs[val_rows],
+            stream.labels[val_rows],
+            len(task.classes),
+            config.train,
+            seed=config.seed * 1_000_003 + fold.index * 1009 + task_index * 101 + model_index,
+            teacher_logits=teacher_logits,
+            distillation=config.distillation,
+        )
+        fitted[model.name] = result
+        val[model.name] = (result.val_prob, stream.labels[val_rows])
+        test[model.name] = (predict_proba(result.model, inputs[test_rows]), test_rows)
+        threshold = float("nan")
+        if len(task.classes) == 2:
+            threshold, _ = choose_threshold(result.val_prob[:, 1], stream.labels[val_rows])
+        output.selected[key] = {"epoch": float(result.best_epoch), "threshold": float(threshold)}
+        output.curves[key] = result.curves
+        output.predictions[key] = {"rows": test_rows, "prob": test[model.name][0], "threshold": float(threshold)}
+
+
+def make_folds(records: Sequence[SeizureRecord], config: ExperimentConfig) -> list[Fold]:
+    """Outer folds over seizures, grouped by subject (unless the leaky split is asked for)."""
+    subject_ids = [r.subject_id for r in records]
+    first_task = config.tasks[0]
+    labels = [r.labels.get(first_task.name, "") for r in records]
+    split = config.evaluation.split
+    if split == "loso":
+        folds = loso_folds(subject_ids)
+    elif split == "grouped_kfold":
+        folds = grouped_kfold(subject_ids, labels, config.evaluation.n_splits, config.seed)
+    else:
+        return leaky_seizure_folds(labels, config.evaluation.n_splits, config.seed)
+    check_no_subject_overlap(folds, subject_ids)
+    return folds
+
+
+def collect_results(config: ExperimentConfig, records: Sequence[SeizureRecord], windows, folds: list[Fold], outputs: list[FoldOutput]) -> list[ModelResult]:
+    """Stitch the per-fold outputs into one window-level prediction table per model."""
+    results = []
+    for model in config.models:
+        key = f"{model.task}/{model.name}"
+        task = next(t for t in config.tasks if t.name == model.task)
+        stream = windows[(task.name, model.stream)]
+        parts = [(out.fold, out.predictions[key]) for out in sorted(outputs, key=lambda o: o.fold) if key in out.predictions]
+        rows = np.concatenate([part["rows"] for _, part in parts])
+        owners = stream.record_index[rows]
+        table = PredictionTable(
+            seizure_id=np.array([records[i].seizure_id for i in owners]),
+            subject_id=np.array([records[i].subject_id for i in owners]),
+            fold=np.concatenate([np.full(len(part["rows"]), fold) for fold, part in parts]),
+            window_start_s=stream.start_s[rows],
+            y_true=stream.labels[rows],
+            prob=np.concatenate([part["prob"] for _, part in parts]).astype(np.float64),
+            threshold=np.concatenate([np.full(len(part["rows"]), part["threshold"]) for _, part in parts]),
+            class_names=tuple(task.classes),
+        )
+        results.append(
+            ModelResult(
+                task=task.name,
+                model=model.name,
+                class_names=tuple(task.classes),
+                predictions=table,
+                learning_curves={out.fold: out.curves[key] for out in outputs if key in out.curves},
+                selected={out.fold: out.selected[key] for out in outputs if key in out.selected},
+            )
+        )
+    return results
+
+
+def run_study(config: ExperimentConfig, records: list[SeizureRecord], synthetic: bool, progress: bool = True) -> StudyResult:
+    """Evaluate every model of `config` on `records` (already at the target frame rate)."""
+    windows = {}
+    for task in config.tasks:
+        for stream in sorted({m.stream for m in config.models if m.task == task.name}):
+            windows[(task.name, stream)] = build_stream_windows(records, task, stream, config)
+    folds = make_folds(records, config)
+    _STATE.update(config=config, records=records, windows=windows)
+    workers = max(1, min(config.evaluation.workers, len(folds)))
+    bar = tqdm(total=len(folds), desc=f"{config.name}: folds", unit="fold", disable=not progress)
+    outputs = []
+    if workers == 1:
+        for fold in folds:
+            outputs.append(run_fold(fold))
+            bar.update()
+    else:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for output in pool.map(run_fold, folds):
+                outputs.append(output)
+                bar.update()
+    bar.close()
+    _STATE.clear()
+    subject_ids = np.array([r.subject_id for r in records])
+    return StudyResult(
+        name=config.name,
+        synthetic=synthetic,
+        config=config_to_dict(config),
+        config_hash=config_hash(config),
+        data_hash=data_hash(records),
+        folds=folds,
+        fold_subjects={fold.index: tuple(sorted(set(subject_ids[fold.test_idx]))) for fold in folds},
+        split=config.evaluation.split,
+        models=collect_results(config, records, windows, folds, outputs),
+    )

@@ -1,0 +1,168 @@
+"""The schema of an experiment config (`configs/*.yaml`), validated when loaded.
+
+Every key a YAML file may hold is a field here; `semiology.config.load_config` rejects
+unknown keys and wrong types with a message naming the file and the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from semiology.synthetic import CohortSpec
+
+
+@dataclass
+class SyntheticConfig:
+    """Parameters of the synthetic EMU cohort (see `semiology.synthetic.CohortSpec`)."""
+
+    n_subjects: int = 19
+    n_seizures: int = 38
+    seizures_per_subject: tuple[int, int] = (1, 6)
+    n_dystonia_subjects: int = 9
+    n_emotion_subjects: int = 9
+    n_both_subjects: int = 2
+    seizure_duration_s: tuple[float, float] = (20.0, 120.0)
+    difficulty: float = 0.3
+    canary: bool = False
+    crop_size_px: int = 32
+    seed: int = 0
+
+    def spec(self) -> CohortSpec:
+        return CohortSpec(
+            n_subjects=self.n_subjects,
+            n_seizures=self.n_seizures,
+            seizures_per_subject=tuple(self.seizures_per_subject),
+            n_dystonia_subjects=self.n_dystonia_subjects,
+            n_emotion_subjects=self.n_emotion_subjects,
+            n_both_subjects=self.n_both_subjects,
+            seizure_duration_s=tuple(self.seizure_duration_s),
+            difficulty=self.difficulty,
+            canary=self.canary,
+            crop_size_px=self.crop_size_px,
+            seed=self.seed,
+        )
+
+
+@dataclass
+class DataConfig:
+    """Where the seizures come from: the synthetic cohort, or a folder of cached records."""
+
+    source: Literal["synthetic", "cache"] = "synthetic"
+    cache_dir: str | None = None
+    synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
+
+
+@dataclass
+class WindowConfig:
+    """How seizures are cut into model inputs."""
+
+    target_fps: float = 15.0
+    window_s: float = 2.0
+    stride_s: float = 2.0
+    min_leftover_s: float = 0.34
+    max_train_windows_per_seizure: int = 16
+    segment: Literal["ictal", "recording"] = "ictal"
+
+
+@dataclass
+class AGCNConfig:
+    """2s-AGCN widths; the paper's ten blocks are the default, the demo uses a small variant."""
+
+    channels: tuple[int, ...] = (64, 64, 64, 64, 128, 128, 128, 256, 256, 256)
+    strides: tuple[int, ...] = (1, 1, 1, 1, 2, 1, 1, 2, 1, 1)
+    temporal_kernel: int = 9
+    dropout: float = 0.0
+    bones: bool = False
+    pretrained: str | None = None
+
+
+@dataclass
+class TCNConfig:
+    channels: tuple[int, ...] = (64, 64, 64)
+    kernel_size: int = 3
+    dropout: float = 0.2
+
+
+@dataclass
+class EncoderConfig:
+    """The frozen per-frame encoder the TCN streams read.
+
+    `small_cnn` is pretrained once on a disjoint synthetic set (other subjects, other seed)
+    and cached; `torchvision` takes a user's ImageNet checkpoint for real data.
+    """
+
+    kind: Literal["small_cnn", "torchvision"] = "small_cnn"
+    arch: Literal["resnet18", "resnet50", "vgg16"] = "resnet18"
+    checkpoint: str | None = None
+    out_features: int = 64
+    pretrain_subjects: int = 4
+    pretrain_seizures: int = 6
+    pretrain_seed: int = 1000
+    pretrain_epochs: int = 4
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 0.003
+    weight_decay: float = 0.0001
+    patience: int = 6
+    val_fraction: float = 0.25
+    class_weighted: bool = True
+
+
+@dataclass
+class DistillationConfig:
+    temperature: float = 4.0
+    alpha: float = 0.5
+
+
+@dataclass
+class TaskConfig:
+    """A classification task: the label column and its classes (the positive class last)."""
+
+    name: str
+    classes: tuple[str, ...]
+
+
+@dataclass
+class ModelConfig:
+    """One row of the results table.
+
+    `agcn` and `tcn` train a stream; `agcn_kd` trains an AGCN student regularised by the
+    named TCN `teacher` of the same task and fold; `fusion` averages the probabilities of its
+    two `members` with a weight chosen on the inner split.
+    """
+
+    name: str
+    task: str
+    kind: Literal["agcn", "tcn", "agcn_kd", "fusion"]
+    stream: Literal["body", "face"] = "body"
+    teacher: str | None = None
+    members: tuple[str, ...] = ()
+
+
+@dataclass
+class EvaluationConfig:
+    split: Literal["loso", "grouped_kfold", "leaky_seizure"] = "loso"
+    n_splits: int = 5
+    n_boot: int = 1000
+    workers: int = 2
+
+
+@dataclass
+class ExperimentConfig:
+    name: str = "experiment"
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    windows: WindowConfig = field(default_factory=WindowConfig)
+    agcn: AGCNConfig = field(default_factory=AGCNConfig)
+    tcn: TCNConfig = field(default_factory=TCNConfig)
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    distillation: DistillationConfig = field(default_factory=DistillationConfig)
+    tasks: tuple[TaskConfig, ...] = ()
+    models: tuple[ModelConfig, ...] = ()
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)

@@ -1,0 +1,85 @@
+"""Appearance features for the TCN streams: a frozen frame encoder applied to body and face crops."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from semiology.errors import ConfigError
+from semiology.experiment import EncoderConfig
+from semiology.io.records import SeizureRecord
+from semiology.models.encoder import TorchvisionEncoder, encode_frames, get_or_pretrain
+from semiology.synthetic import CohortSpec, make_cohort
+
+CROPS = {"body": ("body_crops", "body_2d", "body_features"), "face": ("face_crops", "face_2d", "face_features")}
+
+
+def pretraining_set(stream: str, config: EncoderConfig, crop_size_px: int, frame_step: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Crops and regression targets from a synthetic cohort disjoint from any evaluation cohort.
+
+    The pretext task is to regress where the body joints (or face landmarks) are in the crop
+    (coordinates normalised per recording), a generic visual skill that says nothing about
+    the labels being evaluated. The cohort is drawn from its own seed and subjects, so the
+    encoder never sees an evaluated subject.
+    """
+    spec = CohortSpec(
+        n_subjects=config.pretrain_subjects,
+        n_seizures=config.pretrain_seizures,
+        seizures_per_subject=(1, max(1, -(-config.pretrain_seizures // config.pretrain_subjects) + 1)),
+        n_dystonia_subjects=config.pretrain_subjects // 2,
+        n_emotion_subjects=config.pretrain_subjects // 2,
+        n_both_subjects=min(1, config.pretrain_subjects // 2),
+        seizure_duration_s=(20.0, 40.0),
+        crop_size_px=crop_size_px,
+        seed=config.pretrain_seed,
+    )
+    crop_name, keypoint_name, _ = CROPS[stream]
+    crops, targets = [], []
+    for record in make_cohort(spec):
+        keypoints = getattr(record, keypoint_name).coords[::frame_step]
+        frames = getattr(record, crop_name)[::frame_step]
+        complete = np.isfinite(keypoints).all(axis=(1, 2))
+        centre = np.nanmean(keypoints, axis=(0, 1))
+        spread = np.nanstd(keypoints) or 1.0
+        crops.append(frames[complete])
+        targets.append(((keypoints[complete] - centre) / spread).reshape(int(complete.sum()), -1))
+    return np.concatenate(crops), np.concatenate(targets).astype(np.float32)
+
+
+def build_encoder(stream: str, config: EncoderConfig, crop_size_px: int, cache_dir: Path):
+    """The configured frozen encoder for one stream: the cached small CNN, or a user's torchvision model."""
+    if config.kind == "torchvision":
+        if not config.checkpoint:
+            raise ConfigError("encoder.checkpoint: a torchvision encoder needs a checkpoint file (see checkpoints/README.md)")
+        return TorchvisionEncoder(config.arch, Path(config.checkpoint))
+    provenance = {
+        "stream": stream,
+        "pretrain_subjects": config.pretrain_subjects,
+        "pretrain_seizures": config.pretrain_seizures,
+        "pretrain_seed": config.pretrain_seed,
+        "epochs": config.pretrain_epochs,
+        "out_features": config.out_features,
+        "crop_size_px": crop_size_px,
+    }
+    return get_or_pretrain(
+        cache_dir / f"encoder_{stream}_{config.pretrain_seed}.pt",
+        lambda: pretraining_set(stream, config, crop_size_px),
+        provenance,
+        out_features=config.out_features,
+        epochs=config.pretrain_epochs,
+        seed=config.pretrain_seed,
+    )
+
+
+def attach_appearance_features(records: list[SeizureRecord], streams: set[str], config: EncoderConfig, cache_dir: Path) -> None:
+    """Fill `body_features` / `face_features` of records that have crops but no features yet."""
+    for stream in sorted(streams):
+        crop_name, _, feature_name = CROPS[stream]
+        pending = [r for r in records if getattr(r, feature_name) is None and getattr(r, crop_name) is not None]
+        if not pending:
+            continue
+        crop_size = int(getattr(pending[0], crop_name).shape[1])
+        encoder = build_encoder(stream, config, crop_size, cache_dir)
+        for record in pending:
+            setattr(record, feature_name, encode_frames(encoder, getattr(record, crop_name)))

@@ -1,0 +1,112 @@
+"""Temporal windows: fixed-rate resampling, window slicing and per-window normalisation.
+
+Modelling reads fixed-length windows (2 s by default) cut from the cached sequences of a
+seizure. Keypoint windows become the 2s-AGCN input `[C, T, V, M]`; appearance windows become
+the TCN input `[T, D]`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from semiology.io.records import Keypoints
+from semiology.layouts import get_layout
+
+
+@dataclass(frozen=True)
+class Window:
+    """A window of one recording, in frames of the resampled sequence."""
+
+    start: int
+    stop: int
+
+    @property
+    def length(self) -> int:
+        return self.stop - self.start
+
+
+def resample_indices(num_frames: int, fps: float, target_fps: float) -> np.ndarray:
+    """Indices of the source frames nearest to a `target_fps` grid over the recording.
+
+    Nearest-frame resampling keeps NaN (missing) joints missing instead of smearing them
+    into their neighbours, and keeps every stream of a record aligned by construction.
+    """
+    if num_frames == 0:
+        return np.zeros(0, dtype=np.int64)
+    duration_s = num_frames / fps
+    times_s = np.arange(0.0, duration_s, 1.0 / target_fps)
+    return np.minimum(np.round(times_s * fps).astype(np.int64), num_frames - 1)
+
+
+def slice_windows(start: int, stop: int, window_frames: int, stride_frames: int, min_leftover_frames: int) -> list[Window]:
+    """Cut `[start, stop)` into windows of `window_frames`, stepping by `stride_frames`.
+
+    A trailing remainder is kept as a shorter window when it has at least
+    `min_leftover_frames` frames (the 3D-video study keeps leftovers of >= 10 frames); the
+    caller pads it.
+    """
+    if window_frames <= 0 or stride_frames <= 0:
+        raise ValueError("window_frames and stride_frames must be positive")
+    windows = []
+    position = start
+    while position + window_frames <= stop:
+        windows.append(Window(position, position + window_frames))
+        position += stride_frames
+    covered = windows[-1].stop if windows else start
+    if stop - covered >= min_leftover_frames:
+        windows.append(Window(position, stop))
+    return windows
+
+
+def normalise_keypoint_window(coords: np.ndarray, confidence: np.ndarray, layout_name: str, scale_pair: tuple[str, str]) -> np.ndarray:
+    """Centre and scale a `[T, V, C]` window; missing joints become 0 after normalisation.
+
+    The centre is the mean position of the layout's centre joint over the window and the
+    scale the median distance between the two `scale_pair` joints (shoulders for bodies,
+    outer eye corners for faces), so that camera distance and placement do not become
+    features. Returns `[T, V, C + 1]`: normalised coordinates and the confidence channel.
+    """
+    layout = get_layout(layout_name)
+    centre_track = coords[:, layout.center, :]
+    if np.all(np.isnan(centre_track)):
+        finite = coords[np.isfinite(coords).all(axis=-1)]
+        centre = finite.mean(axis=0) if len(finite) else np.zeros(coords.shape[-1], dtype=np.float32)
+    else:
+        centre = np.nanmean(centre_track, axis=0)
+    first, second = (layout.index(name) for name in scale_pair)
+    distances = np.linalg.norm(coords[:, first, :] - coords[:, second, :], axis=-1)
+    distances = distances[np.isfinite(distances) & (distances > 0)]
+    scale = float(np.median(distances)) if len(distances) else 1.0
+    normalised = (coords - centre) / scale
+    missing = ~np.isfinite(normalised).all(axis=-1)
+    normalised[missing] = 0.0
+    conf = np.where(missing, 0.0, confidence)[..., None]
+    return np.concatenate([normalised, conf], axis=-1).astype(np.float32)
+
+
+def keypoint_window_tensor(keypoints: Keypoints, frame_index: np.ndarray, window_frames: int, scale_pair: tuple[str, str], bones: bool) -> np.ndarray:
+    """One window as the AGCN input `[C, T, V, M=1]`, zero-padded at the end to `window_frames`.
+
+    `frame_index` are the source frames of the window (after resampling). With `bones`, the
+    coordinate channels hold bone vectors derived from the layout's edges (2s-AGCN's bone
+    stream); the confidence channel stays per joint.
+    """
+    coords = keypoints.coords[frame_index]
+    confidence = keypoints.confidence[frame_index]
+    window = normalise_keypoint_window(coords, confidence, keypoints.layout, scale_pair)
+    if bones:
+        layout = get_layout(keypoints.layout)
+        window[..., :-1] = layout.bones(window[..., :-1], axis=-2)
+    padded = np.zeros((window_frames,) + window.shape[1:], dtype=np.float32)
+    padded[: len(window)] = window
+    return np.ascontiguousarray(padded.transpose(2, 0, 1)[..., None])
+
+
+def feature_window_tensor(features: np.ndarray, frame_index: np.ndarray, window_frames: int) -> np.ndarray:
+    """One window of per-frame appearance features `[T, D]`, zero-padded at the end."""
+    window = features[frame_index]
+    padded = np.zeros((window_frames, features.shape[1]), dtype=np.float32)
+    padded[: len(window)] = window
+    return padded

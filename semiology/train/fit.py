@@ -1,0 +1,131 @@
+"""The fitting loop: class-weighted loss, optional distillation, early stopping on an inner split.
+
+The validation arrays passed here must come from training subjects held out of fitting (the
+inner split), never from the outer test subject: the epoch kept is chosen on them.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from sklearn.metrics import f1_score
+from torch import nn
+
+from semiology.experiment import DistillationConfig, TrainConfig
+from semiology.models.distill import DistillationLoss
+
+
+@dataclass
+class FitResult:
+    """A fitted model (weights of the selected epoch, in eval mode) and its learning curves."""
+
+    model: nn.Module
+    best_epoch: int
+    val_prob: np.ndarray
+    curves: dict[str, list[float]] = field(default_factory=dict)
+
+
+def class_weights(labels: np.ndarray, num_class: int) -> torch.Tensor:
+    """Inverse-frequency weights `n / (K * count)`; a class absent from training gets weight 1."""
+    counts = np.bincount(labels, minlength=num_class).astype(np.float64)
+    weights = np.where(counts > 0, len(labels) / (num_class * np.maximum(counts, 1)), 1.0)
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+@torch.inference_mode()
+def predict_logits(model: nn.Module, inputs: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Logits of `model` in eval mode over `inputs`, batched."""
+    model.eval()
+    outputs = [model(torch.from_numpy(inputs[i : i + batch_size])) for i in range(0, len(inputs), batch_size)]
+    if not outputs:
+        return np.zeros((0, 0), dtype=np.float32)
+    return torch.cat(outputs).numpy()
+
+
+def predict_proba(model: nn.Module, inputs: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Softmax probabilities `[N, K]`."""
+    logits = predict_logits(model, inputs, batch_size)
+    return torch.softmax(torch.from_numpy(logits), dim=1).numpy()
+
+
+def _batches(num_items: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """Shuffled index batches; a trailing batch of one is merged (batch norm needs two)."""
+    order = torch.randperm(num_items, generator=generator)
+    batches = list(order.split(batch_size))
+    if len(batches) > 1 and len(batches[-1]) == 1:
+        batches[-2] = torch.cat([batches[-2], batches.pop()])
+    return batches
+
+
+def fit_classifier(
+    build_model: Callable[[], nn.Module],
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    num_class: int,
+    config: TrainConfig,
+    seed: int,
+    teacher_logits: np.ndarray | None = None,
+    distillation: DistillationConfig | None = None,
+) -> FitResult:
+    """Train with Adam, keep the epoch of lowest inner-validation loss, stop after `patience`.
+
+    With `teacher_logits` (a frozen teacher's logits on `x_train`, row for row) the loss is
+    the distillation loss: class-weighted cross-entropy plus temperature-scaled KL to the
+    teacher. Deterministic given `seed`.
+    """
+    torch.manual_seed(seed)
+    model = build_model()
+    generator = torch.Generator().manual_seed(seed)
+    weights = class_weights(y_train, num_class) if config.class_weighted else None
+    criterion = nn.CrossEntropyLoss(weight=weights)
+    distiller = None
+    if teacher_logits is not None:
+        settings = distillation or DistillationConfig()
+        distiller = DistillationLoss(temperature=settings.temperature, alpha=settings.alpha, class_weight=weights)
+        teacher_tensor = torch.from_numpy(np.ascontiguousarray(teacher_logits, dtype=np.float32))
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    inputs = torch.from_numpy(x_train)
+    targets = torch.from_numpy(y_train.astype(np.int64))
+    val_targets = torch.from_numpy(y_val.astype(np.int64))
+
+    curves: dict[str, list[float]] = {"train_loss": [], "val_loss": [], "val_macro_f1": []}
+    best_loss, best_epoch, best_state, best_prob = np.inf, 0, None, None
+    stale_epochs = 0
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        running, seen = 0.0, 0
+        for batch in _batches(len(inputs), config.batch_size, generator):
+            logits = model(inputs[batch])
+            if distiller is not None:
+                loss, _ = distiller(logits, teacher_tensor[batch], targets[batch])
+            else:
+                loss = criterion(logits, targets[batch])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            running += float(loss.detach()) * len(batch)
+            seen += len(batch)
+        val_logits = torch.from_numpy(predict_logits(model, x_val))
+        val_loss = float(criterion(val_logits, val_targets))
+        val_prob = torch.softmax(val_logits, dim=1).numpy()
+        val_f1 = f1_score(y_val, val_prob.argmax(1), average="macro", labels=np.unique(y_val), zero_division=0)
+        curves["train_loss"].append(running / max(seen, 1))
+        curves["val_loss"].append(val_loss)
+        curves["val_macro_f1"].append(float(val_f1))
+        if val_loss < best_loss - 1e-6:
+            best_loss, best_epoch, best_prob = val_loss, epoch, val_prob
+            best_state = copy.deepcopy(model.state_dict())
+            stale_epochs = 0
+        else:
+            stale_epochs += 1
+            if stale_epochs >= config.patience:
+                break
+    model.load_state_dict(best_state)
+    model.eval()
+    return FitResult(model=model, best_epoch=best_epoch, val_prob=best_prob, curves=curves)
