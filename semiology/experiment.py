@@ -46,10 +46,16 @@ class SyntheticConfig:
 
 @dataclass
 class DataConfig:
-    """Where the seizures come from: the synthetic cohort, or a folder of cached records."""
+    """Where the seizures come from.
 
-    source: Literal["synthetic", "cache"] = "synthetic"
+    `synthetic`: the embedded cohort. `cache`: every record in `cache_dir`. `manifest`: the
+    rows of `manifest` (CSV/YAML), each with a `keypoints` column naming its cached record;
+    subject, timing and labels are taken from the manifest, which is validated first.
+    """
+
+    source: Literal["synthetic", "cache", "manifest"] = "synthetic"
     cache_dir: str | None = None
+    manifest: str | None = None
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
 
 
@@ -148,7 +154,6 @@ class ModelConfig:
 class EvaluationConfig:
     split: Literal["loso", "grouped_kfold", "leaky_seizure"] = "loso"
     n_splits: int = 5
-    n_boot: int = 1000
     workers: int = 2
 
 

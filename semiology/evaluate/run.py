@@ -35,7 +35,8 @@ def load_experiment(config_path: Path, overrides: dict | None = None) -> Experim
 def run_experiment(config: ExperimentConfig, out_dir: Path, source: str, progress: bool = True) -> ExperimentRun:
     """Load the records, compute appearance features, evaluate every model, write the report."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    records, synthetic = load_study_records(config.data, source)
+    label_values = {task.name: tuple(task.classes) for task in config.tasks}
+    records, synthetic = load_study_records(config.data, source, label_values)
     records = [resample_record(record, config.windows.target_fps) for record in records]
     streams = {model.stream for model in config.models if model.kind in ("tcn", "agcn_kd")}
     attach_appearance_features(records, streams, config.encoder, out_dir / "encoders")

@@ -7,11 +7,12 @@ from pathlib import Path
 from semiology.errors import CacheError, ConfigError
 from semiology.experiment import DataConfig
 from semiology.io.cache import load_record
+from semiology.io.manifest import load_manifest
 from semiology.io.records import SeizureRecord
 from semiology.synthetic import make_cohort
 
 
-def load_study_records(data: DataConfig, source: str) -> tuple[list[SeizureRecord], bool]:
+def load_study_records(data: DataConfig, source: str, label_values: dict[str, tuple[str, ...]] | None = None) -> tuple[list[SeizureRecord], bool]:
     """The records of a study and whether they are synthetic.
 
     `cache` reads every `*.npz` record under `data.cache_dir` (written by the extraction
@@ -21,6 +22,8 @@ def load_study_records(data: DataConfig, source: str) -> tuple[list[SeizureRecor
     """
     if data.source == "synthetic":
         return make_cohort(data.synthetic.spec()), True
+    if data.source == "manifest":
+        return _records_from_manifest(data, source, label_values or {})
     if not data.cache_dir:
         raise ConfigError(f"{source}: data.cache_dir is required when data.source is 'cache'")
     folder = Path(data.cache_dir)
@@ -36,4 +39,29 @@ def load_study_records(data: DataConfig, source: str) -> tuple[list[SeizureRecor
         raise CacheError("unreadable cached records:\n" + "\n".join(problems))
     if not records:
         raise ConfigError(f"{source}: no cached records (*.npz) in {folder}")
+    return records, all(record.synthetic for record in records)
+
+
+def _records_from_manifest(data: DataConfig, source: str, label_values: dict[str, tuple[str, ...]]) -> tuple[list[SeizureRecord], bool]:
+    """Records named by a validated manifest; the manifest's ids, times and labels win."""
+    if not data.manifest:
+        raise ConfigError(f"{source}: data.manifest is required when data.source is 'manifest'")
+    rows = load_manifest(Path(data.manifest), label_values=label_values)
+    records, problems = [], []
+    for row in rows:
+        path = row.paths.get("keypoints")
+        if path is None:
+            problems.append(f"{data.manifest}: row {row.row_number} (seizure_id {row.seizure_id!r}): column 'keypoints': no cached record named")
+            continue
+        try:
+            record = load_record(path)
+        except CacheError as error:
+            problems.append(f"{data.manifest}: row {row.row_number} (seizure_id {row.seizure_id!r}): {error}")
+            continue
+        record.seizure_id, record.subject_id = row.seizure_id, row.subject_id
+        record.onset_s, record.offset_s, record.generalisation_s = row.onset_s, row.offset_s, row.generalisation_s
+        record.labels = {**record.labels, **row.labels}
+        records.append(record)
+    if problems:
+        raise CacheError("\n".join(problems))
     return records, all(record.synthetic for record in records)
