@@ -61,14 +61,20 @@ class DataConfig:
 
 @dataclass
 class WindowConfig:
-    """How seizures are cut into model inputs."""
+    """How seizures are cut into model inputs.
 
-    target_fps: float = 15.0
+    `baseline: pre_ictal` expresses every window relative to the same recording's pre-ictal
+    period (mean pose, mean appearance features): available at test time, so no leakage, and
+    it turns habitual posture and face shape into a zero reference.
+    """
+
+    target_fps: float = 10.0
     window_s: float = 2.0
     stride_s: float = 2.0
     min_leftover_s: float = 0.34
-    max_train_windows_per_seizure: int = 16
+    max_train_windows_per_seizure: int = 8
     segment: Literal["ictal", "recording"] = "ictal"
+    baseline: Literal["none", "pre_ictal"] = "pre_ictal"
 
 
 @dataclass
@@ -110,11 +116,11 @@ class EncoderConfig:
 
 @dataclass
 class TrainConfig:
-    epochs: int = 30
+    epochs: int = 15
     batch_size: int = 64
     lr: float = 0.003
     weight_decay: float = 0.0001
-    patience: int = 6
+    patience: int = 4
     val_fraction: float = 0.25
     class_weighted: bool = True
 

@@ -28,7 +28,7 @@ from semiology.layouts import get_layout
 from semiology.models.agcn import AGCN
 from semiology.models.fusion import choose_fusion_weight, choose_threshold, fuse
 from semiology.models.tcn import TCN
-from semiology.preprocess.windows import Window, feature_window_tensor, keypoint_window_tensor, slice_windows
+from semiology.preprocess.windows import baseline_pose, feature_window_tensor, keypoint_window_tensor, pair_scale, slice_windows
 from semiology.train.fit import FitResult, fit_classifier, predict_logits, predict_proba
 
 STREAM_KEYPOINTS = {"body": "body_2d", "face": "face_2d"}
@@ -130,11 +130,18 @@ def build_stream_windows(records: Sequence[SeizureRecord], task: TaskConfig, str
             first, last = 0, record.num_frames
         last = min(last, record.num_frames)
         scale_pair = STREAM_SCALE_PAIR[stream_keypoints.layout]
+        scale = pair_scale(stream_keypoints.coords, stream_keypoints.layout, scale_pair)
+        pose_reference, feature_reference = None, None
+        if settings.baseline == "pre_ictal":
+            pre_ictal = np.arange(0, min(int(round(record.onset_s * fps)), record.num_frames))
+            pose_reference = baseline_pose(stream_keypoints, pre_ictal, scale_pair, scale)
+            if stream_features is not None and len(pre_ictal):
+                feature_reference = stream_features[pre_ictal].mean(axis=0)
         for window in slice_windows(first, last, window_frames, stride_frames, min_leftover):
             frames = np.arange(window.start, window.stop)
-            keypoints.append(keypoint_window_tensor(stream_keypoints, frames, window_frames, scale_pair, config.agcn.bones))
+            keypoints.append(keypoint_window_tensor(stream_keypoints, frames, window_frames, scale_pair, config.agcn.bones, pose_reference, scale))
             if stream_features is not None:
-                features.append(feature_window_tensor(stream_features, frames, window_frames))
+                features.append(feature_window_tensor(stream_features, frames, window_frames, feature_reference))
             labels.append(task.classes.index(label))
             owners.append(index)
             starts.append(window.start / fps)

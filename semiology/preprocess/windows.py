@@ -60,13 +60,26 @@ def slice_windows(start: int, stop: int, window_frames: int, stride_frames: int,
     return windows
 
 
-def normalise_keypoint_window(coords: np.ndarray, confidence: np.ndarray, layout_name: str, scale_pair: tuple[str, str]) -> np.ndarray:
+def pair_scale(coords: np.ndarray, layout_name: str, scale_pair: tuple[str, str]) -> float:
+    """Median distance between the two `scale_pair` joints over `[T, V, C]` frames (1.0 if never seen)."""
+    layout = get_layout(layout_name)
+    first, second = (layout.index(name) for name in scale_pair)
+    distances = np.linalg.norm(coords[:, first, :] - coords[:, second, :], axis=-1)
+    distances = distances[np.isfinite(distances) & (distances > 0)]
+    return float(np.median(distances)) if len(distances) else 1.0
+
+
+def normalise_keypoint_window(
+    coords: np.ndarray, confidence: np.ndarray, layout_name: str, scale_pair: tuple[str, str], scale: float | None = None
+) -> np.ndarray:
     """Centre and scale a `[T, V, C]` window; missing joints become 0 after normalisation.
 
     The centre is the mean position of the layout's centre joint over the window and the
     scale the median distance between the two `scale_pair` joints (shoulders for bodies,
     outer eye corners for faces), so that camera distance and placement do not become
-    features. Returns `[T, V, C + 1]`: normalised coordinates and the confidence channel.
+    features. Pass the recording's `scale` (see `pair_scale`) so that a window in which those
+    joints are briefly hidden or foreshortened is not blown up. Returns `[T, V, C + 1]`:
+    normalised coordinates and the confidence channel.
     """
     layout = get_layout(layout_name)
     centre_track = coords[:, layout.center, :]
@@ -75,10 +88,8 @@ def normalise_keypoint_window(coords: np.ndarray, confidence: np.ndarray, layout
         centre = finite.mean(axis=0) if len(finite) else np.zeros(coords.shape[-1], dtype=np.float32)
     else:
         centre = np.nanmean(centre_track, axis=0)
-    first, second = (layout.index(name) for name in scale_pair)
-    distances = np.linalg.norm(coords[:, first, :] - coords[:, second, :], axis=-1)
-    distances = distances[np.isfinite(distances) & (distances > 0)]
-    scale = float(np.median(distances)) if len(distances) else 1.0
+    if scale is None:
+        scale = pair_scale(coords, layout_name, scale_pair)
     normalised = (coords - centre) / scale
     missing = ~np.isfinite(normalised).all(axis=-1)
     normalised[missing] = 0.0
@@ -86,16 +97,45 @@ def normalise_keypoint_window(coords: np.ndarray, confidence: np.ndarray, layout
     return np.concatenate([normalised, conf], axis=-1).astype(np.float32)
 
 
-def keypoint_window_tensor(keypoints: Keypoints, frame_index: np.ndarray, window_frames: int, scale_pair: tuple[str, str], bones: bool) -> np.ndarray:
+def baseline_pose(keypoints: Keypoints, frame_index: np.ndarray, scale_pair: tuple[str, str], scale: float | None = None) -> np.ndarray | None:
+    """The mean normalised pose `[V, C]` over `frame_index` (e.g. the pre-ictal period).
+
+    Seizure signs are changes from the patient's own resting state: subtracting the
+    recording's pre-ictal pose removes each subject's habitual posture and face shape, which
+    would otherwise dominate a model trained on a handful of subjects. Returns None when the
+    frames hold no visible joint.
+    """
+    if len(frame_index) == 0:
+        return None
+    window = normalise_keypoint_window(keypoints.coords[frame_index], keypoints.confidence[frame_index], keypoints.layout, scale_pair, scale)
+    visible = window[..., -1:] > 0
+    counts = visible.sum(axis=0)
+    if not counts.any():
+        return None
+    return np.where(counts > 0, (window[..., :-1] * visible).sum(axis=0) / np.maximum(counts, 1), 0.0).astype(np.float32)
+
+
+def keypoint_window_tensor(
+    keypoints: Keypoints,
+    frame_index: np.ndarray,
+    window_frames: int,
+    scale_pair: tuple[str, str],
+    bones: bool,
+    baseline: np.ndarray | None = None,
+    scale: float | None = None,
+) -> np.ndarray:
     """One window as the AGCN input `[C, T, V, M=1]`, zero-padded at the end to `window_frames`.
 
-    `frame_index` are the source frames of the window (after resampling). With `bones`, the
+    `frame_index` are the source frames of the window (after resampling). A `baseline` pose
+    `[V, C]` (see `baseline_pose`) is subtracted from the visible joints. With `bones`, the
     coordinate channels hold bone vectors derived from the layout's edges (2s-AGCN's bone
     stream); the confidence channel stays per joint.
     """
     coords = keypoints.coords[frame_index]
     confidence = keypoints.confidence[frame_index]
-    window = normalise_keypoint_window(coords, confidence, keypoints.layout, scale_pair)
+    window = normalise_keypoint_window(coords, confidence, keypoints.layout, scale_pair, scale)
+    if baseline is not None:
+        window[..., :-1] -= baseline * (window[..., -1:] > 0)
     if bones:
         layout = get_layout(keypoints.layout)
         window[..., :-1] = layout.bones(window[..., :-1], axis=-2)
@@ -104,9 +144,9 @@ def keypoint_window_tensor(keypoints: Keypoints, frame_index: np.ndarray, window
     return np.ascontiguousarray(padded.transpose(2, 0, 1)[..., None])
 
 
-def feature_window_tensor(features: np.ndarray, frame_index: np.ndarray, window_frames: int) -> np.ndarray:
-    """One window of per-frame appearance features `[T, D]`, zero-padded at the end."""
-    window = features[frame_index]
+def feature_window_tensor(features: np.ndarray, frame_index: np.ndarray, window_frames: int, baseline: np.ndarray | None = None) -> np.ndarray:
+    """One window of per-frame appearance features `[T, D]`, minus an optional baseline `[D]`, zero-padded at the end."""
+    window = features[frame_index] if baseline is None else features[frame_index] - baseline
     padded = np.zeros((window_frames, features.shape[1]), dtype=np.float32)
     padded[: len(window)] = window
     return padded

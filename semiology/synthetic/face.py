@@ -50,14 +50,14 @@ def _fear_displacement_px() -> np.ndarray:
     drawn together), eyes widened, mouth stretched laterally and down, slightly open."""
     shift = np.zeros((len(FACE_LANDMARKS), 2))
     for side, sign in _SIDE_SIGN.items():
-        shift[LANDMARK_INDEX[f"{side}_brow_inner"]] = (-sign * 1.5, 7.0)
-        shift[LANDMARK_INDEX[f"{side}_brow_middle"]] = (0.0, 5.5)
-        shift[LANDMARK_INDEX[f"{side}_brow_outer"]] = (0.0, 3.5)
-        shift[LANDMARK_INDEX[f"{side}_eye_top"]] = (0.0, 3.0)
-        shift[LANDMARK_INDEX[f"{side}_eye_bottom"]] = (0.0, -1.5)
-        shift[LANDMARK_INDEX[f"mouth_{side}"]] = (sign * 4.0, -2.5)
-    shift[LANDMARK_INDEX["mouth_top"]] = (0.0, 0.5)
-    shift[LANDMARK_INDEX["mouth_bottom"]] = (0.0, -3.5)
+        shift[LANDMARK_INDEX[f"{side}_brow_inner"]] = (-sign * 2.5, 11.0)
+        shift[LANDMARK_INDEX[f"{side}_brow_middle"]] = (0.0, 8.5)
+        shift[LANDMARK_INDEX[f"{side}_brow_outer"]] = (0.0, 5.5)
+        shift[LANDMARK_INDEX[f"{side}_eye_top"]] = (0.0, 5.0)
+        shift[LANDMARK_INDEX[f"{side}_eye_bottom"]] = (0.0, -2.5)
+        shift[LANDMARK_INDEX[f"mouth_{side}"]] = (sign * 6.5, -4.0)
+    shift[LANDMARK_INDEX["mouth_top"]] = (0.0, 1.0)
+    shift[LANDMARK_INDEX["mouth_bottom"]] = (0.0, -5.5)
     return shift
 
 
