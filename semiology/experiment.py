@@ -86,7 +86,6 @@ class AGCNConfig:
     temporal_kernel: int = 9
     dropout: float = 0.0
     bones: bool = False
-    pretrained: str | None = None
 
 
 @dataclass
