@@ -6,6 +6,7 @@ unknown keys and wrong types with a message naming the file and the key.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -29,19 +30,9 @@ class SyntheticConfig:
     seed: int = 0
 
     def spec(self) -> CohortSpec:
-        return CohortSpec(
-            n_subjects=self.n_subjects,
-            n_seizures=self.n_seizures,
-            seizures_per_subject=tuple(self.seizures_per_subject),
-            n_dystonia_subjects=self.n_dystonia_subjects,
-            n_emotion_subjects=self.n_emotion_subjects,
-            n_both_subjects=self.n_both_subjects,
-            seizure_duration_s=tuple(self.seizure_duration_s),
-            difficulty=self.difficulty,
-            canary=self.canary,
-            crop_size_px=self.crop_size_px,
-            seed=self.seed,
-        )
+        """The cohort these settings describe (YAML lists become the spec's tuples)."""
+        values = {name: tuple(value) if isinstance(value, list) else value for name, value in dataclasses.asdict(self).items()}
+        return CohortSpec(**values)
 
 
 @dataclass
