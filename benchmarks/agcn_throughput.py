@@ -115,10 +115,10 @@ def format_table(rows: Sequence[Row]) -> str:
     )
     lines = [header, "-" * len(header)]
     for row in rows:
-        untiled = f"{row.fused_untiled:>11.1f} {row.fused_untiled / row.loop:>12.2f}" if row.fused_untiled else " " * 24
+        untiled = f"{row.fused_untiled:>11.2f} {row.fused_untiled / row.loop:>12.2f}" if row.fused_untiled else " " * 24
         diff = f"{row.max_abs_diff:>10.1e} {row.logit_scale:>10.1f}" if row.max_abs_diff is not None else ""
         lines.append(
-            f"{str(list(row.shape)):<22} {row.mode:<10} {row.fused:>10.1f} {row.loop:>10.1f}"
+            f"{str(list(row.shape)):<22} {row.mode:<10} {row.fused:>10.2f} {row.loop:>10.2f}"
             f" {row.fused / row.loop:>10.2f} {untiled} {diff}".rstrip()
         )
     return "\n".join(lines)
@@ -138,6 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for shape in SHAPES:
         print(f"measuring {list(shape)} ...", file=sys.stderr, flush=True)
         rows.extend(benchmark_shape(shape, warmup, repeats))
+        print(format_table(rows[-2:]), file=sys.stderr, flush=True)
     print(format_table(rows))
     failures = [
         row

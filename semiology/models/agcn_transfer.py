@@ -57,7 +57,8 @@ def load_2s_agcn_state_dict(path_or_dict: str | Path | Mapping[str, object]) -> 
             break
         content = wrapped
     if not isinstance(content, Mapping) or not content:
-        raise ValueError(f"{source}: expected a state dict (a mapping of names to tensors), got {type(content).__name__}")
+        kind = type(content).__name__
+        raise ValueError(f"{source}: expected a state dict (a mapping of names to tensors), got {kind}")
     state: OrderedDict[str, torch.Tensor] = OrderedDict()
     for key, value in content.items():
         if not isinstance(key, str) or not isinstance(value, torch.Tensor):
@@ -101,7 +102,8 @@ def transfer_state_dict(
             continue
         if key.endswith(".PA"):
             if value.dim() != 3 or value.shape[1:] != (source_joints, source_joints):
-                raise ValueError(f"{key} has shape {tuple(value.shape)}, expected [K, {source_joints}, {source_joints}]")
+                expected = f"[K, {source_joints}, {source_joints}]"
+                raise ValueError(f"{key} has shape {tuple(value.shape)}, expected {expected}")
             value = value[:, index][:, :, index]
         elif key in _DATA_BN_PER_ENTRY:
             per_entry = value.view(source_num_person, source_joints, in_channels)
