@@ -6,7 +6,6 @@ unknown keys and wrong types with a message naming the file and the key.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -14,32 +13,11 @@ from semiology.synthetic import CohortSpec
 
 
 @dataclass
-class SyntheticConfig:
-    """Parameters of the synthetic EMU cohort (see `semiology.synthetic.CohortSpec`)."""
-
-    n_subjects: int = 19
-    n_seizures: int = 38
-    seizures_per_subject: tuple[int, int] = (1, 6)
-    n_dystonia_subjects: int = 9
-    n_emotion_subjects: int = 9
-    n_both_subjects: int = 2
-    seizure_duration_s: tuple[float, float] = (20.0, 120.0)
-    difficulty: float = 0.3
-    canary: bool = False
-    crop_size_px: int = 32
-    seed: int = 0
-
-    def spec(self) -> CohortSpec:
-        """The cohort these settings describe (YAML lists become the spec's tuples)."""
-        values = {name: tuple(value) if isinstance(value, list) else value for name, value in dataclasses.asdict(self).items()}
-        return CohortSpec(**values)
-
-
-@dataclass
 class DataConfig:
     """Where the seizures come from.
 
-    `synthetic`: the embedded cohort. `cache`: every record in `cache_dir`. `manifest`: the
+    `synthetic`: the embedded cohort, described by `semiology.synthetic.CohortSpec` (its
+    own validation errors surface as config errors naming the file). `cache`: every record in `cache_dir`. `manifest`: the
     rows of `manifest` (CSV/YAML), each with a `keypoints` column naming its cached record;
     subject, timing and labels are taken from the manifest, which is validated first.
     """
@@ -47,7 +25,7 @@ class DataConfig:
     source: Literal["synthetic", "cache", "manifest"] = "synthetic"
     cache_dir: str | None = None
     manifest: str | None = None
-    synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
+    synthetic: CohortSpec = field(default_factory=CohortSpec)
 
 
 @dataclass

@@ -21,7 +21,7 @@ def load_study_records(data: DataConfig, source: str, label_values: dict[str, tu
     would bias the numbers.
     """
     if data.source == "synthetic":
-        return make_cohort(data.synthetic.spec()), True
+        return make_cohort(data.synthetic), True
     if data.source == "manifest":
         return _records_from_manifest(data, source, label_values or {})
     if not data.cache_dir:

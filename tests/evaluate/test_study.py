@@ -1,7 +1,6 @@
 """End-to-end study on a small synthetic cohort: leakage-free folds, complete predictions, determinism."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
