@@ -38,3 +38,12 @@ class CacheError(SemiologyError):
 
 class StaleCacheError(CacheError):
     """A readable cache made by another cache version or another config: re-extract it."""
+
+
+class VideoError(SemiologyError):
+    """A recording that cannot be read: missing, truncated or corrupt, no frames, an unsupported
+    codec, a depth stream that is not 16-bit, or an image sequence without a frame rate."""
+
+
+class CheckpointError(SemiologyError):
+    """Pretrained weights that cannot be used: a missing file, a wrong checksum, wrong keys or shapes."""
