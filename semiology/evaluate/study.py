@@ -102,6 +102,41 @@ class StreamWindows:
     start_s: np.ndarray  # [N]
 
 
+def record_stream_windows(record: SeizureRecord, stream: str, config: ExperimentConfig, first: int, last: int) -> tuple[list[np.ndarray], list[np.ndarray], list[float]]:
+    """The windows of one record between frames `first` and `last` for one stream (body or face).
+
+    Returns the AGCN inputs `[C, T, V, 1]`, the TCN inputs `[T, D]` (empty when the record has
+    no appearance features) and the window starts in seconds. The record must already be at
+    `config.windows.target_fps`; training, screening and attributions all cut windows here.
+    """
+    settings = config.windows
+    fps = settings.target_fps
+    window_frames = int(round(settings.window_s * fps))
+    stride_frames = max(1, int(round(settings.stride_s * fps)))
+    min_leftover = max(1, int(round(settings.min_leftover_s * fps)))
+    stream_keypoints = getattr(record, STREAM_KEYPOINTS[stream])
+    if stream_keypoints is None:
+        raise ConfigError(f"seizure {record.seizure_id}: no {stream} keypoints")
+    stream_features = getattr(record, STREAM_FEATURES[stream])
+    last = min(last, record.num_frames)
+    scale_pair = STREAM_SCALE_PAIR[stream_keypoints.layout]
+    scale = pair_scale(stream_keypoints.coords, stream_keypoints.layout, scale_pair)
+    pose_reference, feature_reference = None, None
+    if settings.baseline == "pre_ictal":
+        pre_ictal = np.arange(0, min(int(round(record.onset_s * fps)), record.num_frames))
+        pose_reference = baseline_pose(stream_keypoints, pre_ictal, scale_pair, scale)
+        if stream_features is not None and len(pre_ictal):
+            feature_reference = stream_features[pre_ictal].mean(axis=0)
+    keypoints, features, starts = [], [], []
+    for window in slice_windows(first, last, window_frames, stride_frames, min_leftover):
+        frames = np.arange(window.start, window.stop)
+        keypoints.append(keypoint_window_tensor(stream_keypoints, frames, window_frames, scale_pair, config.agcn.bones, pose_reference, scale))
+        if stream_features is not None:
+            features.append(feature_window_tensor(stream_features, frames, window_frames, feature_reference))
+        starts.append(window.start / fps)
+    return keypoints, features, starts
+
+
 def build_stream_windows(records: Sequence[SeizureRecord], task: TaskConfig, stream: str, config: ExperimentConfig) -> StreamWindows:
     """Cut every labelled seizure of `task` into windows for one stream (body or face).
 
@@ -109,41 +144,24 @@ def build_stream_windows(records: Sequence[SeizureRecord], task: TaskConfig, str
     keypoint and the appearance inputs come from the same windows, so a teacher and a student
     see the same moments.
     """
-    settings = config.windows
-    fps = settings.target_fps
-    window_frames = int(round(settings.window_s * fps))
-    stride_frames = max(1, int(round(settings.stride_s * fps)))
-    min_leftover = max(1, int(round(settings.min_leftover_s * fps)))
+    fps = config.windows.target_fps
     keypoints, features, labels, owners, starts = [], [], [], [], []
     for index, record in enumerate(records):
         label = record.labels.get(task.name)
         if label not in task.classes:
             continue
-        stream_keypoints = getattr(record, STREAM_KEYPOINTS[stream])
-        if stream_keypoints is None:
+        if getattr(record, STREAM_KEYPOINTS[stream]) is None:
             raise ConfigError(f"seizure {record.seizure_id}: no {stream} keypoints for task {task.name!r}")
-        stream_features = getattr(record, STREAM_FEATURES[stream])
-        if settings.segment == "ictal":
+        if config.windows.segment == "ictal":
             first, last = int(round(record.onset_s * fps)), int(round(record.offset_s * fps))
         else:
             first, last = 0, record.num_frames
-        last = min(last, record.num_frames)
-        scale_pair = STREAM_SCALE_PAIR[stream_keypoints.layout]
-        scale = pair_scale(stream_keypoints.coords, stream_keypoints.layout, scale_pair)
-        pose_reference, feature_reference = None, None
-        if settings.baseline == "pre_ictal":
-            pre_ictal = np.arange(0, min(int(round(record.onset_s * fps)), record.num_frames))
-            pose_reference = baseline_pose(stream_keypoints, pre_ictal, scale_pair, scale)
-            if stream_features is not None and len(pre_ictal):
-                feature_reference = stream_features[pre_ictal].mean(axis=0)
-        for window in slice_windows(first, last, window_frames, stride_frames, min_leftover):
-            frames = np.arange(window.start, window.stop)
-            keypoints.append(keypoint_window_tensor(stream_keypoints, frames, window_frames, scale_pair, config.agcn.bones, pose_reference, scale))
-            if stream_features is not None:
-                features.append(feature_window_tensor(stream_features, frames, window_frames, feature_reference))
-            labels.append(task.classes.index(label))
-            owners.append(index)
-            starts.append(window.start / fps)
+        own_keypoints, own_features, own_starts = record_stream_windows(record, stream, config, first, last)
+        keypoints += own_keypoints
+        features += own_features
+        starts += own_starts
+        labels += [task.classes.index(label)] * len(own_starts)
+        owners += [index] * len(own_starts)
     if not labels:
         raise ConfigError(f"task {task.name!r}: no seizure carries one of the classes {list(task.classes)}")
     return StreamWindows(
