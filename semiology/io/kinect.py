@@ -10,12 +10,11 @@ same arithmetic as the Sensor SDK's mode-specific calibration).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from semiology.errors import VideoError
-from semiology.lift.camera import CameraIntrinsics
+from semiology.lift.camera import CameraIntrinsics, LensDistortion
 
 TRACK_TITLES: dict[str, str] = {"rgb": "COLOR", "depth": "DEPTH", "ir": "IR"}
 """The Azure Kinect track title that holds each kind of stream."""
@@ -32,14 +31,6 @@ _DEPTH_MODES: dict[str, tuple[tuple[int, int], tuple[int, int], tuple[int, int]]
 }
 
 
-@dataclass(frozen=True)
-class BrownConrady:
-    """Lens distortion of an Azure Kinect camera: radial k1..k6 (rational model) and tangential p1, p2."""
-
-    radial: tuple[float, float, float, float, float, float]
-    tangential: tuple[float, float]
-
-
 def _camera(calibration: dict[str, Any], purpose: str, path: Path) -> dict[str, Any]:
     cameras = calibration.get("CalibrationInformation", {}).get("Cameras", [])
     for camera in cameras:
@@ -50,7 +41,7 @@ def _camera(calibration: dict[str, Any], purpose: str, path: Path) -> dict[str, 
 
 def parse_calibration(
     data: bytes, kind: str, mode: str | None, width: int, height: int, path: Path
-) -> tuple[CameraIntrinsics, BrownConrady]:
+) -> tuple[CameraIntrinsics, LensDistortion]:
     """Pixel intrinsics and distortion of the camera that recorded a `kind` track of `width`x`height`.
 
     Depth and IR come from the depth camera, RGB from the colour camera. `mode` is the track's
@@ -90,5 +81,5 @@ def parse_calibration(
         width=width,
         height=height,
     )
-    distortion = BrownConrady(radial=tuple(params[4:10]), tangential=(params[13], params[12]))  # type: ignore[arg-type]
+    distortion = LensDistortion(radial=tuple(params[4:10]), tangential=(params[13], params[12]))
     return intrinsics, distortion

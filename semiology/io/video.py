@@ -31,8 +31,8 @@ import cv2
 import numpy as np
 
 from semiology.errors import VideoError
-from semiology.io.kinect import CALIBRATION_ATTACHMENT, TRACK_TITLES, BrownConrady, parse_calibration
-from semiology.lift.camera import KINECT_V2_DEPTH, CameraIntrinsics
+from semiology.io.kinect import CALIBRATION_ATTACHMENT, TRACK_TITLES, parse_calibration
+from semiology.lift.camera import KINECT_V2_DEPTH, CameraIntrinsics, LensDistortion
 
 KINDS: tuple[str, ...] = ("rgb", "ir", "depth")
 CONTAINER_SUFFIXES: frozenset[str] = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mpg", ".mpeg", ".asf", ".wmv", ".mkv", ".webm"})
@@ -103,7 +103,7 @@ class VideoReader:
     dtype: np.dtype
     n_frames: int | None
     intrinsics: CameraIntrinsics | None
-    distortion: BrownConrady | None = None
+    distortion: LensDistortion | None = None
 
     def __iter__(self) -> Iterator[Frame]:
         raise NotImplementedError
@@ -209,7 +209,7 @@ class ContainerReader(VideoReader):
             return frame
         raise VideoError(f"{self.path}: no decodable frames in video stream {self._stream_index} (zero frames)")
 
-    def _intrinsics(self, stream: Any) -> tuple[CameraIntrinsics | None, BrownConrady | None]:
+    def _intrinsics(self, stream: Any) -> tuple[CameraIntrinsics | None, LensDistortion | None]:
         tagged = stream.metadata.get(INTRINSICS_TAG)
         if tagged:
             try:

@@ -42,6 +42,35 @@ Individual devices differ by a few pixels; these are the commonly quoted factory
 
 
 @dataclass(frozen=True)
+class LensDistortion:
+    """Brown-Conrady lens distortion as OpenCV models it: radial k1..k6 (rational) and tangential p1, p2.
+
+    k4..k6 divide the radial term (the rational model of Azure Kinect); leave them 0 for the
+    plain polynomial model of most calibrations (Human3.6M, OpenCV's default five coefficients).
+    """
+
+    radial: tuple[float, ...] = (0.0, 0.0, 0.0)
+    tangential: tuple[float, float] = (0.0, 0.0)
+
+    def __post_init__(self) -> None:
+        if len(self.radial) not in (3, 6):
+            raise ValueError(f"radial needs 3 (k1..k3) or 6 (k1..k6) coefficients, got {len(self.radial)}")
+        if len(self.tangential) != 2:
+            raise ValueError(f"tangential needs 2 coefficients (p1, p2), got {len(self.tangential)}")
+
+    def apply(self, normalised_xy: np.ndarray) -> np.ndarray:
+        """Distort normalised image coordinates `[..., 2]` (x/z, y/z)."""
+        x, y = normalised_xy[..., 0], normalised_xy[..., 1]
+        k = tuple(self.radial) + (0.0,) * (6 - len(self.radial))
+        p1, p2 = self.tangential
+        r2 = x * x + y * y
+        radial = (1 + r2 * (k[0] + r2 * (k[1] + r2 * k[2]))) / (1 + r2 * (k[3] + r2 * (k[4] + r2 * k[5])))
+        x_d = x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
+        y_d = y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
+        return np.stack([x_d, y_d], axis=-1)
+
+
+@dataclass(frozen=True)
 class CameraPose:
     """A rigid world-to-camera transform: `p_camera = rotation @ p_world + translation_mm`."""
 
@@ -120,8 +149,8 @@ def camera_to_world(points_mm: np.ndarray, rotation: np.ndarray, translation_mm:
     return (points - np.asarray(translation_mm, dtype=points.dtype)) @ np.asarray(rotation, dtype=points.dtype)
 
 
-def project(points_mm: np.ndarray, intrinsics: CameraIntrinsics) -> np.ndarray:
-    """Camera-frame points `[..., 3]` (mm) to pixels `[..., 2]`.
+def project(points_mm: np.ndarray, intrinsics: CameraIntrinsics, distortion: LensDistortion | None = None) -> np.ndarray:
+    """Camera-frame points `[..., 3]` (mm) to pixels `[..., 2]`, through the lens `distortion` when given.
 
     Points on or behind the camera plane (z <= 0) and points with any NaN coordinate give NaN
     in both pixel coordinates, so a missing joint never turns into a plausible pixel.
@@ -133,8 +162,11 @@ def project(points_mm: np.ndarray, intrinsics: CameraIntrinsics) -> np.ndarray:
     valid = np.isfinite(points).all(axis=-1) & (z > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         safe_z = np.where(valid, z, np.nan)
-        u = intrinsics.fx * x / safe_z + intrinsics.cx
-        v = intrinsics.fy * y / safe_z + intrinsics.cy
+        normalised = np.stack([x / safe_z, y / safe_z], axis=-1)
+    if distortion is not None:
+        normalised = distortion.apply(normalised)
+    u = intrinsics.fx * normalised[..., 0] + intrinsics.cx
+    v = intrinsics.fy * normalised[..., 1] + intrinsics.cy
     return np.stack([u, v], axis=-1)
 
 
