@@ -19,6 +19,27 @@ from semiology.experiment import DistillationConfig, TrainConfig
 from semiology.models.distill import DistillationLoss
 
 
+class Objective:
+    """What a model's outputs mean: its training loss and its class probabilities.
+
+    The default is class-weighted cross-entropy over logits `[N, K]` with softmax
+    probabilities. Models with another output (a sigmoid unit, auxiliary per-snippet outputs)
+    pass their own subclass to `fit_classifier`; `targets` then may carry extra columns after
+    the class label (column 0), which only the objective reads.
+    """
+
+    def loss(self, model: nn.Module, outputs: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+        return nn.functional.cross_entropy(outputs, _class_column(targets), weight=weights)
+
+    def proba(self, outputs: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(outputs, dim=1)
+
+
+def _class_column(targets: torch.Tensor | np.ndarray):
+    """The class labels of a 1-D target vector or of column 0 of a target matrix."""
+    return targets[:, 0] if targets.ndim == 2 else targets
+
+
 @dataclass
 class FitResult:
     """A fitted model (weights of the selected epoch, in eval mode) and its learning curves."""
@@ -46,10 +67,10 @@ def predict_logits(model: nn.Module, inputs: np.ndarray, batch_size: int = 256) 
     return torch.cat(outputs).numpy()
 
 
-def predict_proba(model: nn.Module, inputs: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Softmax probabilities `[N, K]`."""
+def predict_proba(model: nn.Module, inputs: np.ndarray, batch_size: int = 256, objective: Objective | None = None) -> np.ndarray:
+    """Class probabilities `[N, K]` (softmax unless the model's `objective` says otherwise)."""
     logits = predict_logits(model, inputs, batch_size)
-    return torch.softmax(torch.from_numpy(logits), dim=1).numpy()
+    return (objective or Objective()).proba(torch.from_numpy(logits)).numpy()
 
 
 def _batches(num_items: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
@@ -72,24 +93,34 @@ def fit_classifier(
     seed: int,
     teacher_logits: np.ndarray | None = None,
     distillation: DistillationConfig | None = None,
+    objective: Objective | None = None,
+    optimiser: str = "adam",
 ) -> FitResult:
     """Train with Adam, keep the epoch of lowest inner-validation loss, stop after `patience`.
 
     With `teacher_logits` (a frozen teacher's logits on `x_train`, row for row) the loss is
     the distillation loss: class-weighted cross-entropy plus temperature-scaled KL to the
-    teacher. Deterministic given `seed`.
+    teacher. An `objective` replaces the cross-entropy (see `Objective`); `optimiser="sgd"`
+    uses SGD with momentum 0.9 instead of Adam. Deterministic given `seed`.
     """
     torch.manual_seed(seed)
     model = build_model()
     generator = torch.Generator().manual_seed(seed)
-    weights = class_weights(y_train, num_class) if config.class_weighted else None
-    criterion = nn.CrossEntropyLoss(weight=weights)
+    weights = class_weights(_class_column(y_train), num_class) if config.class_weighted else None
+    objective = objective or Objective()
+
+    def criterion(outputs: torch.Tensor, batch_targets: torch.Tensor) -> torch.Tensor:
+        return objective.loss(model, outputs, batch_targets, weights)
+
     distiller = None
     if teacher_logits is not None:
         settings = distillation or DistillationConfig()
         distiller = DistillationLoss(temperature=settings.temperature, alpha=settings.alpha, class_weight=weights)
         teacher_tensor = torch.from_numpy(np.ascontiguousarray(teacher_logits, dtype=np.float32))
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    if optimiser == "sgd":
+        step = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
+    else:
+        step = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     inputs = torch.from_numpy(x_train)
     targets = torch.from_numpy(y_train.astype(np.int64))
     val_targets = torch.from_numpy(y_val.astype(np.int64))
@@ -106,15 +137,16 @@ def fit_classifier(
                 loss, _ = distiller(logits, teacher_tensor[batch], targets[batch])
             else:
                 loss = criterion(logits, targets[batch])
-            optimiser.zero_grad()
+            step.zero_grad()
             loss.backward()
-            optimiser.step()
+            step.step()
             running += float(loss.detach()) * len(batch)
             seen += len(batch)
         val_logits = torch.from_numpy(predict_logits(model, x_val))
         val_loss = float(criterion(val_logits, val_targets))
-        val_prob = torch.softmax(val_logits, dim=1).numpy()
-        val_f1 = f1_score(y_val, val_prob.argmax(1), average="macro", labels=np.unique(y_val), zero_division=0)
+        val_prob = objective.proba(val_logits).numpy()
+        val_labels = _class_column(y_val)
+        val_f1 = f1_score(val_labels, val_prob.argmax(1), average="macro", labels=np.unique(val_labels), zero_division=0)
         curves["train_loss"].append(running / max(seen, 1))
         curves["val_loss"].append(val_loss)
         curves["val_macro_f1"].append(float(val_f1))
