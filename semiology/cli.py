@@ -27,6 +27,7 @@ def loso_eval(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="folds run in parallel processes (default: from config)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config value, e.g. --set train.epochs=5")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument("--bundle", type=Path, default=None, metavar="DIR", help="also fit the final models on all subjects with the folds' settings and save a model bundle in DIR")
     args = parser.parse_args(argv)
 
     from semiology.evaluate.run import load_experiment, run_experiment
@@ -37,10 +38,12 @@ def loso_eval(argv: Sequence[str] | None = None) -> int:
         if args.workers is not None:
             overrides["evaluation.workers"] = args.workers
         config = load_experiment(args.config, overrides)
-        run = run_experiment(config, args.out, source=str(args.config), progress=not args.no_progress)
+        run = run_experiment(config, args.out, source=str(args.config), progress=not args.no_progress, bundle_dir=args.bundle)
     except SemiologyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(run.table)
     print(f"\nreport: {run.files['report.html']}  ({time.perf_counter() - started:.0f} s)")
+    if "bundle" in run.files:
+        print(f"bundle: {run.files['bundle']}")
     return 0

@@ -32,8 +32,12 @@ def load_experiment(config_path: Path, overrides: dict | None = None) -> Experim
     return config
 
 
-def run_experiment(config: ExperimentConfig, out_dir: Path, source: str, progress: bool = True) -> ExperimentRun:
-    """Load the records, compute appearance features, evaluate every model, write the report."""
+def run_experiment(config: ExperimentConfig, out_dir: Path, source: str, progress: bool = True, bundle_dir: Path | None = None) -> ExperimentRun:
+    """Load the records, compute appearance features, evaluate every model, write the report.
+
+    With `bundle_dir`, also refit the models on all subjects with the settings the folds chose
+    and save them there as a model bundle (see `semiology.bundle`).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     label_values = {task.name: tuple(task.classes) for task in config.tasks}
     records, synthetic = load_study_records(config.data, source, label_values)
@@ -43,4 +47,9 @@ def run_experiment(config: ExperimentConfig, out_dir: Path, source: str, progres
     study = run_study(config, records, synthetic=synthetic, progress=progress)
     files = write_report(study, out_dir)
     evaluations = json.loads(files["metrics.json"].read_text())["models"]
+    if bundle_dir is not None:
+        from semiology.bundle import build_bundle, bundle_encoders
+
+        encoders = bundle_encoders(config, records, out_dir / "encoders")
+        files["bundle"] = build_bundle(config, records, study, evaluations, encoders, Path(bundle_dir))
     return ExperimentRun(study=study, files=files, table=format_table(study, evaluations))

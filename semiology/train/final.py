@@ -1,0 +1,98 @@
+"""The final model of a study: refit on every subject with the settings its folds chose.
+
+Cross-validation estimates how well a *procedure* generalises; the model a user then applies
+is the same procedure fitted once on all subjects. Nothing is chosen on the full data: the
+number of epochs is the median of the epochs the outer folds' inner splits selected, the
+decision threshold (and a fusion weight) the mean of the folds' choices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from semiology.experiment import DistillationConfig, TrainConfig
+from semiology.models.distill import DistillationLoss
+from semiology.train.fit import _batches, class_weights
+
+EPOCH_RULE = "median over outer folds of the epoch each fold's inner split selected (rounded half up)"
+THRESHOLD_RULE = "mean over outer folds of the threshold each fold's inner split selected"
+FUSION_RULE = "mean over outer folds of the fusion weight each fold's inner split selected"
+
+
+@dataclass
+class FinalSelection:
+    """What the final fit uses, how it was derived and the per-fold values it came from."""
+
+    epochs: int | None
+    threshold: float
+    fusion_weight: float | None = None
+    fold_values: dict[str, list[float]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """JSON-able form, with the rules spelled out for the bundle's provenance."""
+        rules = {"threshold": THRESHOLD_RULE}
+        if self.epochs is not None:
+            rules["epochs"] = EPOCH_RULE
+        if self.fusion_weight is not None:
+            rules["fusion_weight"] = FUSION_RULE
+        threshold = None if not np.isfinite(self.threshold) else float(self.threshold)
+        return {"epochs": self.epochs, "threshold": threshold, "fusion_weight": self.fusion_weight, "rules": rules, "fold_values": self.fold_values}
+
+
+def select_final_settings(selected: Mapping[int, Mapping[str, float]]) -> FinalSelection:
+    """Aggregate the per-fold choices of one model (`ModelResult.selected`) into final settings."""
+    folds = sorted(selected)
+    values = {key: [float(selected[f][key]) for f in folds if key in selected[f]] for key in ("epoch", "threshold", "fusion_weight")}
+    values = {key: vals for key, vals in values.items() if vals}
+    epochs = int(np.floor(np.median(values["epoch"]) + 0.5)) if "epoch" in values else None
+    thresholds = [t for t in values.get("threshold", []) if np.isfinite(t)]
+    threshold = float(np.mean(thresholds)) if thresholds else float("nan")
+    weight = float(np.mean(values["fusion_weight"])) if "fusion_weight" in values else None
+    return FinalSelection(epochs=epochs, threshold=threshold, fusion_weight=weight, fold_values=values)
+
+
+def fit_fixed_epochs(
+    build_model: Callable[[], nn.Module],
+    inputs: np.ndarray,
+    labels: np.ndarray,
+    num_class: int,
+    config: TrainConfig,
+    epochs: int,
+    seed: int,
+    teacher_logits: np.ndarray | None = None,
+    distillation: DistillationConfig | None = None,
+) -> nn.Module:
+    """Train for exactly `epochs` epochs on all of `inputs` (no validation data, no early stopping).
+
+    The same optimiser, batches, class weights and distillation loss as `fit_classifier`, so
+    the final model is the cross-validated procedure with its epoch fixed in advance.
+    Deterministic given `seed`; returns the model in eval mode.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    torch.manual_seed(seed)
+    model = build_model()
+    generator = torch.Generator().manual_seed(seed)
+    weights = class_weights(labels, num_class) if config.class_weighted else None
+    criterion: nn.Module = nn.CrossEntropyLoss(weight=weights)
+    if teacher_logits is not None:
+        settings = distillation or DistillationConfig()
+        criterion = DistillationLoss(temperature=settings.temperature, alpha=settings.alpha, class_weight=weights)
+        teacher = torch.from_numpy(np.ascontiguousarray(teacher_logits, dtype=np.float32))
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    x = torch.from_numpy(np.ascontiguousarray(inputs))
+    y = torch.from_numpy(labels.astype(np.int64))
+    for _ in range(epochs):
+        model.train()
+        for batch in _batches(len(x), config.batch_size, generator):
+            logits = model(x[batch])
+            loss = criterion(logits, teacher[batch], y[batch])[0] if teacher_logits is not None else criterion(logits, y[batch])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    return model.eval()
