@@ -101,10 +101,17 @@ class DistillationConfig:
 
 @dataclass
 class TaskConfig:
-    """A classification task: the label column and its classes (the positive class last)."""
+    """A classification task: the label column and its classes (the positive class last).
+
+    Action-stream tasks may read another column (`label`, default the task's name, so that two
+    tasks can share one column) and give every 2-s sample outside the ictal period the class
+    `outside_ictal` (the non-epileptic class of FLE vs TLE vs non-epileptic).
+    """
 
     name: str
     classes: tuple[str, ...]
+    label: str | None = None
+    outside_ictal: str | None = None
 
 
 @dataclass
@@ -113,15 +120,43 @@ class ModelConfig:
 
     `agcn` and `tcn` train a stream; `agcn_kd` trains an AGCN student regularised by the
     named TCN `teacher` of the same task and fold; `fusion` averages the probabilities of its
-    two `members` with a weight chosen on the inner split.
+    two `members` with a weight chosen on the inner split. The action stream (`action:`
+    section) adds `lstm_fc`, `lstm_fc_extended` and `i3d_head` on 2-s samples of snippet
+    features, and `gestures` on whole seizures (`aggregation` over `segments` snippets,
+    default `action.segments`).
     """
 
     name: str
     task: str
-    kind: Literal["agcn", "tcn", "agcn_kd", "fusion"]
+    kind: Literal["agcn", "tcn", "agcn_kd", "fusion", "lstm_fc", "lstm_fc_extended", "i3d_head", "gestures"]
     stream: Literal["body", "face"] = "body"
     teacher: str | None = None
     members: tuple[str, ...] = ()
+    aggregation: Literal["mean", "lstm", "blstm"] = "blstm"
+    segments: int | None = None
+
+
+@dataclass
+class ActionConfig:
+    """The action stream's snippet features and training choices.
+
+    `features: kinematic` computes the weight-free kinematic encoder from the body keypoints
+    (3D when present); `i3d` reads the per-seizure I3D sample features that
+    `tools/extract_i3d.py` wrote to `i3d_cache`. GESTURES trains on `draws_per_seizure` draws
+    per training seizure at Beta(`train_gamma`, `train_gamma`) positions and evaluates on the
+    segment centres.
+    """
+
+    features: Literal["kinematic", "i3d"] = "kinematic"
+    i3d_cache: str | None = None
+    overlap: bool = False
+    max_train_samples_per_seizure: int = 16
+    l2: float = 0.0001
+    segments: int = 16
+    draws_per_seizure: int = 8
+    train_gamma: float = 1.0
+    snippet_weight: float = 0.5
+    head_lr: float = 0.01
 
 
 @dataclass
@@ -142,6 +177,7 @@ class ExperimentConfig:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     distillation: DistillationConfig = field(default_factory=DistillationConfig)
+    action: ActionConfig = field(default_factory=ActionConfig)
     tasks: tuple[TaskConfig, ...] = ()
     models: tuple[ModelConfig, ...] = ()
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
