@@ -47,3 +47,30 @@ def loso_eval(argv: Sequence[str] | None = None) -> int:
     if "bundle" in run.files:
         print(f"bundle: {run.files['bundle']}")
     return 0
+
+
+def explain(argv: Sequence[str] | None = None) -> int:
+    """`tools/explain.py`: attributions, figures, overlay video and an HTML page for one seizure."""
+    parser = argparse.ArgumentParser(prog="explain.py", description="Explain a bundled model's decision on one seizure: joint x time attributions, adjacency, deletion test, overlay video, HTML page.")
+    parser.add_argument("--bundle", type=Path, required=True, help="model bundle folder (tools/loso_eval.py --bundle DIR)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--seizure", help="a seizure id from the data the bundle was trained on")
+    source.add_argument("--cache", type=Path, help="a cached record (.npz) to explain")
+    parser.add_argument("--out", type=Path, required=True, help="output folder (index.html, PNG, NPZ, MP4)")
+    parser.add_argument("--model", action="append", default=None, help="explain only this bundled model (repeatable; default: all)")
+    parser.add_argument("--no-video", action="store_true", help="skip the overlay video")
+    args = parser.parse_args(argv)
+
+    from semiology.bundle import load_bundle
+    from semiology.explain.page import explain_seizure, find_seizure
+    from semiology.io.cache import load_record
+
+    try:
+        bundle = load_bundle(args.bundle)
+        record = load_record(args.cache) if args.cache else find_seizure(bundle, args.seizure)
+        page = explain_seizure(bundle, record, args.out, models=args.model, video=not args.no_video)
+    except SemiologyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"explanation: {page}")
+    return 0

@@ -1,0 +1,172 @@
+"""Which joints, landmarks and moments drove a bundled model's decision on one seizure.
+
+For AGCN streams: joint x time attributions by integrated gradients (captum; all-zero
+baseline, i.e. every joint at the recording's pre-ictal mean pose with confidence 0, the same
+representation the windows give a missing joint) and by Grad-CAM over the last graph block;
+and per block the adjacency the model mixes joints with: the layout graph plus the learned
+graph (A + B) and the data-dependent graph C averaged over the seizure's windows. For TCN
+streams: time attributions by integrated gradients over the appearance features.
+
+Windows cover the whole recording (pre-ictal, ictal and post-ictal), so attributions can be
+read against the clinical onset and offset; per-frame values are averaged where windows overlap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from captum.attr import IntegratedGradients
+
+from semiology.bundle import Bundle, BundledModel, model_inputs, segment_frames, window_probabilities
+from semiology.io.records import SeizureRecord
+from semiology.layouts import get_layout
+
+IG_STEPS = 32
+
+
+@dataclass
+class SeizureAttribution:
+    """Attributions of one model for one seizure, on the bundle's frame grid (`fps`).
+
+    `joint_time_ig` / `joint_time_gradcam` are `[T, V]` (AGCN) and `time_ig` is `[T]` (TCN);
+    `adjacency_learned` / `adjacency_data` are `[blocks, K, V, V]`. `probability` is the
+    seizure-level probability of each class (mean over the windows of the trained segment).
+    """
+
+    seizure_id: str
+    model: str
+    task: str
+    kind: str
+    stream: str
+    classes: tuple[str, ...]
+    target: int
+    fps: float
+    onset_s: float
+    offset_s: float
+    generalisation_s: float | None
+    joint_names: tuple[str, ...]
+    probability: np.ndarray
+    threshold: float
+    window_start_s: np.ndarray
+    window_prob: np.ndarray
+    joint_time_ig: np.ndarray | None = None
+    joint_time_gradcam: np.ndarray | None = None
+    time_ig: np.ndarray | None = None
+    adjacency_learned: np.ndarray | None = None
+    adjacency_data: np.ndarray | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def num_frames(self) -> int:
+        for array in (self.joint_time_ig, self.time_ig):
+            if array is not None:
+                return int(array.shape[0])
+        return 0
+
+    @property
+    def time_s(self) -> np.ndarray:
+        return np.arange(self.num_frames) / self.fps
+
+    def joint_importance(self, first_s: float | None = None, last_s: float | None = None) -> np.ndarray:
+        """Integrated-gradients mass per joint `[V]` between two times (default: the ictal period)."""
+        first_s = self.onset_s if first_s is None else first_s
+        last_s = self.offset_s if last_s is None else last_s
+        frames = slice(int(round(first_s * self.fps)), int(round(last_s * self.fps)))
+        return self.joint_time_ig[frames].sum(axis=0)
+
+    def save(self, path: Path) -> Path:
+        """Write every array and the timing to an NPZ file (NaN where a time is unknown)."""
+        arrays = {
+            "time_s": self.time_s,
+            "fps": np.float64(self.fps),
+            "onset_s": np.float64(self.onset_s),
+            "offset_s": np.float64(self.offset_s),
+            "generalisation_s": np.float64(np.nan if self.generalisation_s is None else self.generalisation_s),
+            "classes": np.array(self.classes),
+            "target_class": np.array(self.classes[self.target]),
+            "joint_names": np.array(self.joint_names),
+            "probability": self.probability,
+            "threshold": np.float64(self.threshold),
+            "window_start_s": self.window_start_s,
+            "window_prob": self.window_prob,
+        }
+        for name in ("joint_time_ig", "joint_time_gradcam", "time_ig", "adjacency_learned", "adjacency_data"):
+            value = getattr(self, name)
+            if value is not None:
+                arrays[name] = value
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, **arrays)
+        return path
+
+
+def _overlap_average(per_window: np.ndarray, starts_frames: np.ndarray, num_frames: int) -> np.ndarray:
+    """Place window values `[N, T_w, ...]` on the recording's frames, averaging overlaps (0 where no window)."""
+    total = np.zeros((num_frames,) + per_window.shape[2:])
+    counts = np.zeros(num_frames)
+    for values, start in zip(per_window, starts_frames, strict=True):
+        stop = min(start + len(values), num_frames)
+        total[start:stop] += values[: stop - start]
+        counts[start:stop] += 1
+    shape = (num_frames,) + (1,) * (per_window.ndim - 2)
+    return total / np.maximum(counts, 1).reshape(shape)
+
+
+def integrated_gradients(network: torch.nn.Module, inputs: np.ndarray, target: int, steps: int = IG_STEPS) -> np.ndarray:
+    """Integrated gradients of the `target` logit w.r.t. `inputs` (zero baseline), same shape as `inputs`."""
+    explainer = IntegratedGradients(network)
+    x = torch.from_numpy(np.ascontiguousarray(inputs))
+    attributions = explainer.attribute(x, baselines=torch.zeros_like(x), target=target, n_steps=steps, internal_batch_size=max(len(x) * 8, 64))
+    return attributions.detach().numpy()
+
+
+def grad_cam(network: torch.nn.Module, inputs: np.ndarray, target: int) -> np.ndarray:
+    """Grad-CAM over the AGCN's last block: `[N, T, V]`, ReLU of the gradient-weighted feature map.
+
+    The map's time axis (shortened by temporal strides) is stretched back to the input's frames.
+    """
+    x = torch.from_numpy(np.ascontiguousarray(inputs))
+    pooled, feature_map = network.forward_features(x)
+    feature_map.retain_grad()
+    logits = network.fc(pooled)
+    logits[:, target].sum().backward()
+    weights = feature_map.grad.mean(dim=(2, 3), keepdim=True)
+    cam = torch.relu((weights * feature_map).sum(dim=1)).detach()
+    stretched = torch.nn.functional.interpolate(cam[:, None], size=(inputs.shape[2], inputs.shape[3]), mode="nearest")
+    return stretched[:, 0].numpy()
+
+
+def explain_record(bundle: Bundle, model: BundledModel, record: SeizureRecord, target: int | None = None, steps: int = IG_STEPS) -> SeizureAttribution:
+    """Attributions of a network model (not a fusion) for a prepared record (see `prepare_record`)."""
+    if model.network is None:
+        raise ValueError(f"model {model.name!r} is a {model.kind}: explain its member streams instead")
+    target = len(model.classes) - 1 if target is None else target
+    fps = bundle.config.windows.target_fps
+    first, last = segment_frames(bundle, record)
+    segment_prob, _ = window_probabilities(bundle, model, record, first, last)
+    inputs, starts_s = model_inputs(bundle, model, record, 0, record.num_frames)
+    window_prob, _ = window_probabilities(bundle, model, record, 0, record.num_frames)
+    starts = np.round(starts_s * fps).astype(int)
+    probability = segment_prob.mean(axis=0) if len(segment_prob) else np.full(len(model.classes), np.nan)
+    keypoints = getattr(record, "body_2d" if model.stream == "body" else "face_2d")
+    result = SeizureAttribution(
+        seizure_id=record.seizure_id, model=model.name, task=model.task, kind=model.kind, stream=model.stream,
+        classes=model.classes, target=target, fps=fps, onset_s=record.onset_s, offset_s=record.offset_s,
+        generalisation_s=record.generalisation_s, joint_names=tuple(get_layout(keypoints.layout).joint_names),
+        probability=probability, threshold=model.threshold, window_start_s=starts_s, window_prob=window_prob,
+    )
+    attributions = integrated_gradients(model.network, inputs, target, steps)
+    if not model.reads_keypoints:
+        result.time_ig = _overlap_average(np.abs(attributions).sum(axis=2), starts, record.num_frames)
+        return result
+    joint_time = np.abs(attributions[..., 0]).sum(axis=1)
+    result.joint_time_ig = _overlap_average(joint_time, starts, record.num_frames)
+    result.joint_time_gradcam = _overlap_average(grad_cam(model.network, inputs, target), starts, record.num_frames)
+    ictal = (starts_s + bundle.config.windows.window_s > record.onset_s) & (starts_s < record.offset_s)
+    with torch.no_grad():
+        maps = model.network.attention_maps(torch.from_numpy(inputs[ictal] if ictal.any() else inputs))
+    result.adjacency_learned = np.stack([(block["A"] + block["B"]).detach().numpy() for block in maps])
+    result.adjacency_data = np.stack([block["C"].mean(dim=0).numpy() for block in maps])
+    return result
