@@ -1,0 +1,152 @@
+"""A resumable screening batch: every recording of a manifest through every model of a bundle.
+
+Rows go to `results.jsonl` as they finish (see `ResultsLog`); a rerun skips recordings that
+already have a row. A recording that cannot be read or screened becomes an error row with the
+reason and the batch goes on. With `workers > 1` recordings run in parallel processes (one
+torch thread each, as with one worker, so the numbers are identical) and rows are written in
+manifest order. At the end: `summary.csv` (and `summary.parquet` with pyarrow), `summary.html`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import multiprocessing
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from semiology.bundle import Bundle, load_bundle
+from semiology.errors import SemiologyError
+from semiology.io.cache import cache_path, load_record
+from semiology.io.manifest import load_manifest
+from semiology.io.records import SeizureRecord
+from semiology.screen.predict import screen_record
+from semiology.screen.report import plot_timeline, summary_rows, write_summary_html, write_summary_tables
+from semiology.screen.results import ResultsLog
+
+RESULTS_FILE = "results.jsonl"
+TIMELINE_DIR = "timelines"
+
+
+@dataclass(frozen=True)
+class ScreenItem:
+    """One recording to screen: the manifest's identity, timing and labels, and its cached keypoints."""
+
+    seizure_id: str
+    subject_id: str
+    keypoints: Path | None
+    onset_s: float
+    offset_s: float
+    generalisation_s: float | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    source: str = ""
+
+
+@dataclass
+class ScreenSummary:
+    results: Path
+    files: dict[str, Path]
+    n_total: int
+    n_ok: int
+    n_error: int
+    n_skipped: int
+    repaired_bytes: int
+
+
+def items_from_manifest(path: Path) -> list[ScreenItem]:
+    """The manifest's rows as screening items (files are checked per recording, not up front)."""
+    rows = load_manifest(path, check_files=False)
+    return [
+        ScreenItem(row.seizure_id, row.subject_id, row.paths.get("keypoints"), row.onset_s, row.offset_s, row.generalisation_s,
+                   dict(row.labels), f"{path}: row {row.row_number}")
+        for row in rows
+    ]
+
+
+def videos_need_extraction() -> str | None:
+    """Why `--videos` cannot run in this checkout, or None when the extraction pipeline is installed."""
+    if importlib.util.find_spec("semiology.extract") is None:
+        return ("--videos needs the video -> keypoints pipeline (semiology.extract, tools/extract_keypoints.py), which this "
+                "checkout does not have yet; extract keypoints to a cache and screen a manifest whose 'keypoints' column names them")
+    return None
+
+
+def load_item(item: ScreenItem) -> SeizureRecord:
+    """The cached record of `item`, with the manifest's identity, timing and labels."""
+    if item.keypoints is None:
+        raise SemiologyError(f"{item.source}: no 'keypoints' file named for this recording")
+    record = load_record(item.keypoints)
+    record.seizure_id, record.subject_id = item.seizure_id, item.subject_id
+    record.onset_s, record.offset_s, record.generalisation_s = item.onset_s, item.offset_s, item.generalisation_s
+    record.labels = {**record.labels, **item.labels}
+    return record
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(bundle_path: Path, out_dir: Path) -> None:
+    torch.set_num_threads(1)
+    _WORKER.update(bundle=load_bundle(bundle_path), out_dir=out_dir)
+
+
+def _error_row(item: ScreenItem, error: BaseException) -> dict[str, Any]:
+    reason = str(error) if isinstance(error, SemiologyError) else f"{type(error).__name__}: {error}"
+    return {"seizure_id": item.seizure_id, "subject_id": item.subject_id, "status": "error", "error": reason, "source": item.source,
+            "labels": item.labels, "models": {}, "timeline": {}}
+
+
+def screen_item(item: ScreenItem, bundle: Bundle | None = None, out_dir: Path | None = None) -> dict[str, Any]:
+    """The result row of one item: its predictions and timeline figure, or an error row with the reason."""
+    bundle = bundle or _WORKER["bundle"]
+    out_dir = out_dir or _WORKER["out_dir"]
+    try:
+        row = screen_record(bundle, load_item(item))
+        timeline = cache_path(out_dir / TIMELINE_DIR, item.seizure_id).with_suffix(".png")
+        timeline.parent.mkdir(parents=True, exist_ok=True)
+        plot_timeline(row, bundle, timeline)
+    except Exception as error:  # a bad recording must not stop the batch
+        return _error_row(item, error)
+    return {**row, "source": item.source, "labels": item.labels, "timeline_png": str(timeline.relative_to(out_dir))}
+
+
+def _rows(pending: Sequence[ScreenItem], bundle_path: Path, bundle: Bundle, out_dir: Path, workers: int) -> Iterator[dict[str, Any]]:
+    if workers <= 1 or len(pending) <= 1:
+        for item in pending:
+            yield screen_item(item, bundle, out_dir)
+        return
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(bundle_path, out_dir)) as pool:
+        yield from pool.map(screen_item, pending, chunksize=1)
+
+
+def run_screen(bundle_path: Path, items: Sequence[ScreenItem], out_dir: Path, workers: int = 1, progress: bool = True) -> ScreenSummary:
+    """Screen `items` with the bundle at `bundle_path` into `out_dir`, resuming from its results file."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    bundle = load_bundle(bundle_path)
+    log = ResultsLog(out_dir / RESULTS_FILE)
+    pending = [item for item in items if item.seizure_id not in log]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with tqdm(total=len(items), initial=len(items) - len(pending), desc="screening", unit="recording", disable=not progress) as bar:
+            for row in _rows(pending, Path(bundle_path), bundle, out_dir, workers):
+                log.append(row)
+                bar.set_postfix_str(f"{row['seizure_id']}: {row['status']}")
+                bar.update()
+    finally:
+        torch.set_num_threads(threads)
+    rows = [log.rows[item.seizure_id] for item in items]
+    flat = summary_rows(bundle, rows)
+    files = write_summary_tables(flat, out_dir)
+    timelines = {row["seizure_id"]: row["timeline_png"] for row in rows if row.get("timeline_png")}
+    files["summary.html"] = write_summary_html(bundle, flat, timelines, out_dir)
+    n_ok = sum(row["status"] == "ok" for row in rows)
+    return ScreenSummary(results=log.path, files=files, n_total=len(rows), n_ok=n_ok, n_error=len(rows) - n_ok,
+                         n_skipped=len(items) - len(pending), repaired_bytes=log.repaired_bytes)
