@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from semiology.config import load_config, override
+from semiology.evaluate.action import ACTION_KINDS, merge_study, run_action_study, write_draws
 from semiology.evaluate.report import format_table, write_report
 from semiology.evaluate.results import StudyResult
 from semiology.evaluate.study import check_experiment, run_study
 from semiology.experiment import ExperimentConfig
 from semiology.io.dataset import load_study_records
+from semiology.io.records import SeizureRecord
 from semiology.models.appearance import attach_appearance_features
 from semiology.preprocess.resample import resample_record
 
@@ -32,24 +35,50 @@ def load_experiment(config_path: Path, overrides: dict | None = None) -> Experim
     return config
 
 
-def run_experiment(config: ExperimentConfig, out_dir: Path, source: str, progress: bool = True, bundle_dir: Path | None = None) -> ExperimentRun:
+def load_records(config: ExperimentConfig, source: str) -> tuple[list[SeizureRecord], bool]:
+    """The study's records at their recorded frame rate, and whether they are synthetic."""
+    label_values: dict[str, tuple[str, ...]] = {}
+    for task in config.tasks:
+        column = task.label or task.name
+        label_values[column] = tuple(dict.fromkeys(label_values.get(column, ()) + tuple(task.classes)))
+    return load_study_records(config.data, source, label_values)
+
+
+def run_experiment(
+    config: ExperimentConfig,
+    out_dir: Path,
+    source: str,
+    progress: bool = True,
+    bundle_dir: Path | None = None,
+    loaded: tuple[list[SeizureRecord], bool] | None = None,
+) -> ExperimentRun:
     """Load the records, compute appearance features, evaluate every model, write the report.
 
-    With `bundle_dir`, also refit the models on all subjects with the settings the folds chose
-    and save them there as a model bundle (see `semiology.bundle`).
+    Keypoint/appearance models run on windows (`run_study`), action-stream models on snippet
+    features (`run_action_study`), over the same folds, into one report. `loaded` passes
+    records already loaded with `load_records` (several studies of one cohort). With
+    `bundle_dir`, also refit the window models on all subjects with the settings the folds
+    chose and save them there as a model bundle (see `semiology.bundle`).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    label_values = {task.name: tuple(task.classes) for task in config.tasks}
-    records, synthetic = load_study_records(config.data, source, label_values)
-    records = [resample_record(record, config.windows.target_fps) for record in records]
-    streams = {model.stream for model in config.models if model.kind in ("tcn", "agcn_kd")}
-    attach_appearance_features(records, streams, config.encoder, out_dir / "encoders")
-    study = run_study(config, records, synthetic=synthetic, progress=progress)
+    native, synthetic = loaded if loaded is not None else load_records(config, source)
+    window_config = dataclasses.replace(config, models=tuple(m for m in config.models if m.kind not in ACTION_KINDS))
+    study, records = None, native
+    if window_config.models:
+        records = [resample_record(record, config.windows.target_fps) for record in native]
+        streams = {model.stream for model in config.models if model.kind in ("tcn", "agcn_kd")}
+        attach_appearance_features(records, streams, config.encoder, out_dir / "encoders")
+        study = run_study(window_config, records, synthetic=synthetic, progress=progress)
+    action = run_action_study(config, native, progress) if len(window_config.models) < len(config.models) else None
+    if action is not None:
+        study = merge_study(config, native, synthetic, study, action)
     files = write_report(study, out_dir)
+    if action is not None:
+        files["snippet_draws.json"] = write_draws(action.draws, out_dir / "snippet_draws.json")
     evaluations = json.loads(files["metrics.json"].read_text())["models"]
-    if bundle_dir is not None:
+    if bundle_dir is not None and window_config.models:
         from semiology.bundle import build_bundle, bundle_encoders
 
-        encoders = bundle_encoders(config, records, out_dir / "encoders")
-        files["bundle"] = build_bundle(config, records, study, evaluations, encoders, Path(bundle_dir))
+        encoders = bundle_encoders(window_config, records, out_dir / "encoders")
+        files["bundle"] = build_bundle(window_config, records, study, evaluations, encoders, Path(bundle_dir))
     return ExperimentRun(study=study, files=files, table=format_table(study, evaluations))

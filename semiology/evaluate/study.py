@@ -73,6 +73,9 @@ def check_experiment(config: ExperimentConfig, source: str) -> None:
                 problems.append(f"{where}.members: must name two models listed before it (got {list(model.members)})")
             elif any(model_names.index(m) > model_names.index(model.name) for m in model.members):
                 problems.append(f"{where}.members: fused models must be listed before the fusion")
+    from semiology.evaluate.action import check_action  # the action runner imports this module
+
+    problems += check_action(config)
     if config.windows.window_s * config.windows.target_fps < 4:
         problems.append("windows: window_s * target_fps must give at least 4 frames")
     if problems:

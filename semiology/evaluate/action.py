@@ -1,0 +1,423 @@
+"""The action stream's models inside the study's folds: 2-s sample classifiers and GESTURES.
+
+A sibling of `semiology.evaluate.study` rather than a branch of it: those models read
+snippet-feature samples `[N, 7, D]` and whole seizures (drawn snippets, a new draw per
+training copy), not keypoint windows. Everything else is shared: the same outer folds
+(`make_folds`), the same inner split of the training subjects for early stopping and the
+threshold, the same fitting loop, and the same `ModelResult`/`PredictionTable` that the
+report reads. A sample-level model's rows are 2-s samples, grouped under their seizure (or,
+for the outside-ictal class, under `<seizure_id>/non-ictal`); a GESTURES row is a seizure,
+its probability averaged over the seizure's camera views.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from semiology.errors import CacheError, ConfigError
+from semiology.config import config_hash, config_to_dict
+from semiology.evaluate.results import ModelResult, PredictionTable, StudyResult
+from semiology.evaluate.splits import Fold, inner_split
+from semiology.evaluate.study import cap_per_record, data_hash, make_folds
+from semiology.experiment import ExperimentConfig, ModelConfig, TaskConfig
+from semiology.io.cache import cache_path
+from semiology.io.records import SeizureRecord
+from semiology.io.snippet_cache import load_sample_features
+from semiology.models.fusion import choose_threshold
+from semiology.models.gestures import GesturesModel, GesturesObjective, average_views, view_seizure_id
+from semiology.models.lstm import LSTMFC, I3DHead, SequenceObjective, extended_lstm_fc
+from semiology.preprocess.kinematics import kinematic_sample_features
+from semiology.preprocess.snippets import PAD_VALUE, SampleFeatures, draw_snippets, padding_mask, snippet_labels
+from semiology.train.fit import fit_classifier, predict_proba
+
+ACTION_KINDS = ("lstm_fc", "lstm_fc_extended", "i3d_head", "gestures")
+SAMPLE_KINDS = ("lstm_fc", "lstm_fc_extended", "i3d_head")
+ICTAL = 1
+
+
+def check_action(config: ExperimentConfig) -> list[str]:
+    """Problems of the action-stream part of a config (for `check_experiment`)."""
+    problems = []
+    tasks = {task.name: task for task in config.tasks}
+    for model in config.models:
+        task = tasks.get(model.task)
+        where = f"models.{model.name}"
+        if task is None:
+            continue
+        if model.kind not in ACTION_KINDS and (task.label or task.outside_ictal):
+            problems.append(f"{where}: task {task.name!r} sets label/outside_ictal, which only action models (kinds {', '.join(ACTION_KINDS)}) read")
+        if model.kind == "gestures":
+            if len(task.classes) != 2 or task.outside_ictal:
+                problems.append(f"{where}: gestures classifies whole seizures into two classes (task {task.name!r} has {list(task.classes)})")
+            if (model.segments or config.action.segments) < 1:
+                problems.append(f"{where}.segments: must be at least 1")
+    if task_outside := [t.name for t in config.tasks if t.outside_ictal and t.outside_ictal not in t.classes]:
+        problems.append(f"tasks {task_outside}: outside_ictal must be one of the task's classes")
+    if any(m.kind in ACTION_KINDS for m in config.models) and config.action.features == "i3d" and not config.action.i3d_cache:
+        problems.append("action.i3d_cache: needed when action.features is i3d (run tools/extract_i3d.py first)")
+    if config.action.draws_per_seizure < 1:
+        problems.append("action.draws_per_seizure: must be at least 1")
+    if config.action.train_gamma <= 0:
+        problems.append("action.train_gamma: must be positive")
+    return problems
+
+
+def sample_features(records: Sequence[SeizureRecord], config: ExperimentConfig) -> list[SampleFeatures]:
+    """Each record's snippet features: kinematic from its keypoints, or I3D from the cache."""
+    settings = config.action
+    if settings.features == "kinematic":
+        features = []
+        for record in records:
+            keypoints = record.body_3d if record.body_3d is not None else record.body_2d
+            if keypoints is None:
+                raise ConfigError(f"seizure {record.seizure_id}: no body keypoints for kinematic features")
+            features.append(kinematic_sample_features(keypoints, record.onset_s, record.offset_s, settings.overlap))
+        return features
+    features, problems = [], []
+    for record in records:
+        path = cache_path(settings.i3d_cache, record.seizure_id)
+        try:
+            features.append(load_sample_features(path)[1])
+        except CacheError as error:
+            problems.append(str(error))
+    if problems:
+        raise CacheError("I3D features missing or unreadable (run tools/extract_i3d.py):\n" + "\n".join(problems))
+    return features
+
+
+@dataclass
+class SampleSet:
+    """One task's 2-s samples over all records: inputs `[N, 7, D]`, labels and provenance."""
+
+    inputs: np.ndarray
+    labels: np.ndarray
+    record_index: np.ndarray
+    event_id: np.ndarray
+    start_s: np.ndarray
+
+
+def task_label(record: SeizureRecord, task: TaskConfig) -> str | None:
+    """The record's class for `task` (its `label` column, default the task's name), if one of the classes."""
+    value = record.labels.get(task.label or task.name)
+    return value if value in task.classes else None
+
+
+def build_sample_set(records: Sequence[SeizureRecord], features: Sequence[SampleFeatures], task: TaskConfig) -> SampleSet:
+    """Ictal samples labelled with their seizure's class; with `outside_ictal`, every other
+    sample of the same recordings labelled with that class (grouped as `<id>/non-ictal`)."""
+    inputs, labels, owners, events, starts = [], [], [], [], []
+    for index, (record, samples) in enumerate(zip(records, features)):
+        label = task_label(record, task)
+        for row in range(len(samples.features)):
+            if samples.segment[row] == ICTAL and label is not None:
+                cls, event = label, record.seizure_id
+            elif samples.segment[row] != ICTAL and task.outside_ictal:
+                cls, event = task.outside_ictal, f"{record.seizure_id}/non-ictal"
+            else:
+                continue
+            inputs.append(samples.features[row])
+            labels.append(task.classes.index(cls))
+            owners.append(index)
+            events.append(event)
+            starts.append(samples.start_frame[row] / samples.fps)
+    if not labels:
+        raise ConfigError(f"task {task.name!r}: no sample carries one of the classes {list(task.classes)}")
+    return SampleSet(np.stack(inputs), np.array(labels), np.array(owners), np.array(events), np.array(starts))
+
+
+@dataclass
+class SeizureSet:
+    """One task's seizures for GESTURES: the ictal snippets `[S_i, D]` of each labelled record."""
+
+    snippets: list[np.ndarray]
+    snippet_targets: list[np.ndarray]
+    labels: np.ndarray
+    record_index: np.ndarray
+
+
+def build_seizure_set(records: Sequence[SeizureRecord], features: Sequence[SampleFeatures], task: TaskConfig) -> SeizureSet:
+    """Each labelled seizure's ictal snippets (one per 2-s sample, pooled over its steps) and
+    the snippets' own labels from the generalisation time."""
+    snippets, targets, labels, owners = [], [], [], []
+    for index, (record, samples) in enumerate(zip(records, features)):
+        label = task_label(record, task)
+        ictal = samples.segment == ICTAL
+        if label is None or not ictal.any():
+            continue
+        snippets.append(samples.pooled()[ictal])
+        positive = task.classes.index(label) == 1
+        targets.append(snippet_labels(samples.midpoint_s[ictal], record.generalisation_s if positive else None))
+        labels.append(task.classes.index(label))
+        owners.append(index)
+    if not labels:
+        raise ConfigError(f"task {task.name!r}: no seizure carries one of the classes {list(task.classes)}")
+    return SeizureSet(snippets, targets, np.array(labels), np.array(owners))
+
+
+def draw_inputs(
+    seizures: SeizureSet, rows: np.ndarray, n_segments: int, gamma: float | None, draws: int, rng: np.random.Generator | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """GESTURES inputs for seizures `rows`: `draws` draws each. Returns snippets `[R*draws, n, D]`,
+    targets `[R*draws, 1 + n]` (seizure label, snippet labels) and the drawn indices `[R*draws, n]`."""
+    inputs, targets, indices = [], [], []
+    for row in rows:
+        for _ in range(draws):
+            draw = draw_snippets(len(seizures.snippets[row]), n_segments, gamma, rng)
+            inputs.append(seizures.snippets[row][draw.indices])
+            targets.append(np.concatenate([[seizures.labels[row]], seizures.snippet_targets[row][draw.indices]]))
+            indices.append(draw.indices)
+    return np.stack(inputs).astype(np.float32), np.stack(targets).astype(np.int64), np.stack(indices)
+
+
+def standardise(inputs: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Inputs scaled by the mean and std of `reference`'s real steps; padding stays at -1."""
+    real = padding_mask(reference)
+    values = reference[real] if reference.ndim == 3 else reference.reshape(-1, reference.shape[-1])
+    mean, std = values.mean(axis=0), values.std(axis=0) + 1e-6
+    scaled = ((inputs - mean) / std).astype(np.float32)
+    if inputs.ndim == 3:
+        scaled[~padding_mask(inputs)] = PAD_VALUE
+    return scaled
+
+
+@dataclass
+class ActionFoldOutput:
+    fold: int
+    predictions: dict[str, dict] = field(default_factory=dict)
+    selected: dict[str, dict[str, float]] = field(default_factory=dict)
+    curves: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    draws: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+
+
+_STATE: dict = {}
+
+
+def _sample_model(model: ModelConfig, in_features: int, num_class: int):
+    if model.kind == "lstm_fc":
+        return lambda: LSTMFC(in_features, num_class)
+    if model.kind == "lstm_fc_extended":
+        return lambda: extended_lstm_fc(in_features, num_class)
+    return lambda: I3DHead(in_features, num_class)
+
+
+def run_action_fold(fold: Fold) -> ActionFoldOutput:
+    """Fit and predict every action model of the experiment for one outer fold."""
+    torch.set_num_threads(1)
+    config: ExperimentConfig = _STATE["config"]
+    records: list[SeizureRecord] = _STATE["records"]
+    subject_ids = np.array([r.subject_id for r in records])
+    output = ActionFoldOutput(fold=fold.index)
+    for task_index, task in enumerate(config.tasks):
+        models = [m for m in config.models if m.task == task.name and m.kind in ACTION_KINDS]
+        labelled = np.array([i for i, r in enumerate(records) if task_label(r, task) is not None], dtype=np.int64)
+        train_records = np.intersect1d(fold.train_idx, labelled)
+        test_records = np.intersect1d(fold.test_idx, labelled)
+        if not models or len(test_records) == 0:
+            continue
+        task_labels = np.array([task.classes.index(task_label(records[i], task)) for i in train_records])
+        inner_train, inner_val = inner_split(
+            subject_ids[train_records], task_labels, config.train.val_fraction, seed=config.seed + 7919 * fold.index + task_index
+        )
+        split = (train_records[inner_train], train_records[inner_val], test_records)
+        for model_index, model in enumerate(models):
+            seed = config.seed * 1_000_003 + fold.index * 1009 + task_index * 101 + model_index
+            if model.kind == "gestures":
+                _fit_gestures(model, task, split, seed, output)
+            else:
+                _fit_sample_model(model, task, split, seed, output)
+    return output
+
+
+def _fit_sample_model(model: ModelConfig, task: TaskConfig, split, seed: int, output: ActionFoldOutput) -> None:
+    config: ExperimentConfig = _STATE["config"]
+    samples: SampleSet = _STATE["samples"][task.name]
+    inner_train, inner_val, test_records = split
+    cap = config.action.max_train_samples_per_seizure
+    train_rows = cap_per_record(samples.record_index, inner_train, cap)
+    val_rows = cap_per_record(samples.record_index, inner_val, cap)
+    test_rows = np.flatnonzero(np.isin(samples.record_index, test_records))
+    inputs = standardise(samples.inputs, samples.inputs[train_rows])
+    num_class = len(task.classes)
+    objective = SequenceObjective(l2=config.action.l2 if model.kind != "i3d_head" else 0.0)
+    train_settings = config.train
+    if model.kind == "i3d_head":
+        train_settings = replace(config.train, lr=config.action.head_lr)
+    result = fit_classifier(
+        _sample_model(model, inputs.shape[-1], num_class),
+        inputs[train_rows],
+        samples.labels[train_rows],
+        inputs[val_rows],
+        samples.labels[val_rows],
+        num_class,
+        train_settings,
+        seed=seed,
+        objective=objective,
+        optimiser="sgd" if model.kind == "i3d_head" else "adam",
+    )
+    threshold = float("nan")
+    if num_class == 2:
+        threshold, _ = choose_threshold(result.val_prob[:, 1], samples.labels[val_rows])
+    key = f"{task.name}/{model.name}"
+    output.selected[key] = {"epoch": float(result.best_epoch), "threshold": float(threshold)}
+    output.curves[key] = result.curves
+    output.predictions[key] = {
+        "record": samples.record_index[test_rows],
+        "event": samples.event_id[test_rows],
+        "start_s": samples.start_s[test_rows],
+        "y_true": samples.labels[test_rows],
+        "prob": predict_proba(result.model, inputs[test_rows], objective=objective),
+        "threshold": float(threshold),
+    }
+
+
+def _fit_gestures(model: ModelConfig, task: TaskConfig, split, seed: int, output: ActionFoldOutput) -> None:
+    config: ExperimentConfig = _STATE["config"]
+    records: list[SeizureRecord] = _STATE["records"]
+    seizures: SeizureSet = _STATE["seizures"][task.name]
+    settings = config.action
+    n_segments = model.segments or settings.segments
+    inner_train, inner_val, test_records = split
+    rows = {name: np.flatnonzero(np.isin(seizures.record_index, part)) for name, part in (("train", inner_train), ("val", inner_val), ("test", test_records))}
+    rng = np.random.default_rng(seed)
+    x_train, y_train, _ = draw_inputs(seizures, rows["train"], n_segments, settings.train_gamma, settings.draws_per_seizure, rng)
+    x_val, y_val, _ = draw_inputs(seizures, rows["val"], n_segments, None, 1, None)
+    x_test, _, test_indices = draw_inputs(seizures, rows["test"], n_segments, None, 1, None)
+    reference = np.concatenate([seizures.snippets[r] for r in rows["train"]])
+    x_train, x_val, x_test = (standardise(x, reference) for x in (x_train, x_val, x_test))
+    objective = GesturesObjective(snippet_weight=settings.snippet_weight)
+    result = fit_classifier(
+        lambda: GesturesModel(x_train.shape[-1], aggregation=model.aggregation),
+        x_train,
+        y_train,
+        x_val,
+        y_val,
+        2,
+        config.train,
+        seed=seed,
+        objective=objective,
+    )
+    threshold, _ = choose_threshold(result.val_prob[:, 1], y_val[:, 0])
+    test_owner = seizures.record_index[rows["test"]]
+    views = np.array([view_seizure_id(records[i].seizure_id, records[i].meta) for i in test_owner])
+    events, prob, first = average_views(views, predict_proba(result.model, x_test, objective=objective))
+    key = f"{task.name}/{model.name}"
+    output.selected[key] = {"epoch": float(result.best_epoch), "threshold": float(threshold)}
+    output.curves[key] = result.curves
+    output.draws[key] = {records[i].seizure_id: indices.tolist() for i, indices in zip(test_owner, test_indices)}
+    output.predictions[key] = {
+        "record": test_owner[first],
+        "event": events,
+        "start_s": np.array([records[i].onset_s for i in test_owner[first]]),
+        "y_true": seizures.labels[rows["test"]][first],
+        "prob": prob,
+        "threshold": float(threshold),
+    }
+
+
+@dataclass
+class ActionStudy:
+    """The action models' results on the study's folds, and the test snippet draws per model."""
+
+    models: list[ModelResult]
+    folds: list[Fold]
+    draws: dict[str, dict[str, list[int]]]
+
+
+def run_action_study(config: ExperimentConfig, records: list[SeizureRecord], progress: bool = True) -> ActionStudy:
+    """Evaluate the action models of `config` on `records` (at their recorded frame rate)."""
+    features = sample_features(records, config)
+    action_tasks = {m.task for m in config.models if m.kind in ACTION_KINDS}
+    samples, seizures = {}, {}
+    for task in config.tasks:
+        kinds = {m.kind for m in config.models if m.task == task.name}
+        if task.name in action_tasks and kinds & set(SAMPLE_KINDS):
+            samples[task.name] = build_sample_set(records, features, task)
+        if "gestures" in kinds:
+            seizures[task.name] = build_seizure_set(records, features, task)
+    folds = make_folds(records, config)
+    _STATE.update(config=config, records=records, samples=samples, seizures=seizures)
+    workers = max(1, min(config.evaluation.workers, len(folds)))
+    outputs = []
+    with tqdm(total=len(folds), desc=f"{config.name}: action folds", unit="fold", disable=not progress) as bar:
+        if workers == 1:
+            for fold in folds:
+                outputs.append(run_action_fold(fold))
+                bar.update()
+        else:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                for output in pool.map(run_action_fold, folds):
+                    outputs.append(output)
+                    bar.update()
+    _STATE.clear()
+    draws: dict[str, dict[str, list[int]]] = {}
+    for output in outputs:
+        for key, per_seizure in output.draws.items():
+            draws.setdefault(key, {}).update(per_seizure)
+    return ActionStudy(models=_collect(config, records, outputs), folds=folds, draws=draws)
+
+
+def _collect(config: ExperimentConfig, records: Sequence[SeizureRecord], outputs: list[ActionFoldOutput]) -> list[ModelResult]:
+    results = []
+    for model in config.models:
+        if model.kind not in ACTION_KINDS:
+            continue
+        task = next(t for t in config.tasks if t.name == model.task)
+        key = f"{task.name}/{model.name}"
+        parts = [(out.fold, out.predictions[key]) for out in sorted(outputs, key=lambda o: o.fold) if key in out.predictions]
+        owners = np.concatenate([part["record"] for _, part in parts])
+        table = PredictionTable(
+            seizure_id=np.concatenate([part["event"] for _, part in parts]),
+            subject_id=np.array([records[i].subject_id for i in owners]),
+            fold=np.concatenate([np.full(len(part["event"]), fold) for fold, part in parts]),
+            window_start_s=np.concatenate([part["start_s"] for _, part in parts]),
+            y_true=np.concatenate([part["y_true"] for _, part in parts]),
+            prob=np.concatenate([part["prob"] for _, part in parts]).astype(np.float64),
+            threshold=np.concatenate([np.full(len(part["event"]), part["threshold"]) for _, part in parts]),
+            class_names=tuple(task.classes),
+        )
+        results.append(
+            ModelResult(
+                task=task.name,
+                model=model.name,
+                class_names=tuple(task.classes),
+                predictions=table,
+                learning_curves={out.fold: out.curves[key] for out in outputs if key in out.curves},
+                selected={out.fold: out.selected[key] for out in outputs if key in out.selected},
+            )
+        )
+    return results
+
+
+def write_draws(draws: dict[str, dict[str, list[int]]], path: Path) -> Path:
+    """The evaluation snippet indices per model and seizure, as JSON, so a run can be replayed."""
+    path.write_text(json.dumps(draws, indent=1, sort_keys=True))
+    return path
+
+
+def merge_study(
+    config: ExperimentConfig, records: Sequence[SeizureRecord], synthetic: bool, spine: StudyResult | None, action: ActionStudy | None
+) -> StudyResult:
+    """One study result over the spine's and the action stream's models (same folds), in config order."""
+    by_key = {result.key: result for part in (spine, action) if part is not None for result in part.models}
+    folds = spine.folds if spine is not None else action.folds
+    subject_ids = np.array([r.subject_id for r in records])
+    return StudyResult(
+        name=config.name,
+        synthetic=synthetic,
+        config=config_to_dict(config),
+        config_hash=config_hash(config),
+        data_hash=data_hash(records),
+        folds=folds,
+        fold_subjects={fold.index: tuple(sorted(set(subject_ids[fold.test_idx]))) for fold in folds},
+        split=config.evaluation.split,
+        models=[by_key[f"{m.task}/{m.name}"] for m in config.models if f"{m.task}/{m.name}" in by_key],
+    )
