@@ -111,3 +111,51 @@ def screen(argv: Sequence[str] | None = None) -> int:
     print(f"{summary.n_total} recordings: {summary.n_ok} screened, {summary.n_error} errors, {summary.n_skipped} already done")
     print(f"results: {summary.results}\nsummary: {summary.files['summary.html']}")
     return 0
+
+
+def extract_i3d(argv: Sequence[str] | None = None) -> int:
+    """`tools/extract_i3d.py`: per-seizure snippet features (I3D over recordings, or kinematic over cached keypoints) into a cache folder."""
+    parser = argparse.ArgumentParser(prog="extract_i3d.py", description="Write per-seizure 2-s sample features to a cache folder, resumably: I3D features of the recordings of a manifest, or kinematic features of cached keypoint records.")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--manifest", type=Path, help="manifest whose rows name the recordings (column --kind)")
+    source.add_argument("--keypoints", type=Path, help="folder of cached keypoint records (*.npz): kinematic features, no weights needed")
+    parser.add_argument("--out", type=Path, required=True, help="cache folder for the feature files")
+    parser.add_argument("--kind", default="ir", choices=("ir", "rgb"), help="manifest column / stream to read (default: ir)")
+    parser.add_argument("--checkpoint", type=Path, default=REPO_ROOT / "checkpoints" / "rgb_imagenet.pt", help="pytorch-i3d checkpoint (default: checkpoints/rgb_imagenet.pt)")
+    parser.add_argument("--sha256", default=None, help="expected sha256 of the checkpoint")
+    parser.add_argument("--fit", default="pad", choices=("pad", "crop"), help="longest side + pad (the 3D-video study) or shorter side + centre crop")
+    parser.add_argument("--size", type=int, default=224, help="I3D input size in pixels (default: 224)")
+    parser.add_argument("--overlap", action="store_true", help="50%% overlapping 2-s samples")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    args = parser.parse_args(argv)
+
+    from semiology.config import config_hash
+    from semiology.io.dataset import load_study_records
+    from semiology.experiment import DataConfig
+    from semiology.models.i3d import fast_extractor, load_i3d_checkpoint
+    from semiology.preprocess.snippet_extract import extract_batch, i3d_sample_features, kinematic_record_features, manifest_records, read_frames
+
+    settings = {"overlap": args.overlap, "encoder": "kinematic" if args.keypoints else "i3d"}
+    try:
+        if args.keypoints:
+            records, _ = load_study_records(DataConfig(source="cache", cache_dir=str(args.keypoints)), str(args.keypoints))
+            summary = extract_batch(records, lambda r: kinematic_record_features(r, args.overlap), args.out, config_hash(settings), not args.no_progress, len(records))
+        else:
+            model = load_i3d_checkpoint(args.checkpoint, sha256=args.sha256)
+            extractor = fast_extractor(model)
+            settings.update(checkpoint=args.checkpoint.name, sha256=args.sha256, fit=args.fit, size=args.size, kind=args.kind)
+            jobs = manifest_records(args.manifest, args.kind)
+            paths = {record.seizure_id: path for record, path in jobs}
+
+            def encode(record):
+                frames, fps = read_frames(paths[record.seizure_id], args.kind, record.fps)
+                return i3d_sample_features(extractor, frames, fps, record.onset_s, record.offset_s, args.overlap, args.fit, args.size)
+
+            summary = extract_batch([record for record, _ in jobs], encode, args.out, config_hash(settings), not args.no_progress, len(jobs))
+    except SemiologyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"written {len(summary.written)}, skipped (already cached) {len(summary.skipped)}, failed {len(summary.failed)}")
+    for seizure_id, reason in summary.failed:
+        print(f"failed: {seizure_id}: {reason}", file=sys.stderr)
+    return 1 if summary.failed else 0
