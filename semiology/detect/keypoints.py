@@ -30,9 +30,13 @@ class KeypointEstimate:
     confidence: np.ndarray
     layout: str
 
-    def box(self, min_confidence: float = 0.3) -> Box | None:
-        """The tight box around the points at least `min_confidence` confident; None when there are none."""
+    def box(self, min_confidence: float = 0.3, image_size: tuple[int, int] | None = None) -> Box | None:
+        """The tight box around the points at least `min_confidence` confident (and inside a
+        `image_size` = (width, height) image when given); None when there are none."""
         keep = (self.confidence >= min_confidence) & np.isfinite(self.points_px).all(axis=-1)
+        if image_size is not None:
+            u, v = self.points_px[:, 0], self.points_px[:, 1]
+            keep &= (u >= 0) & (u < image_size[0]) & (v >= 0) & (v < image_size[1])
         if not keep.any():
             return None
         points = self.points_px[keep]

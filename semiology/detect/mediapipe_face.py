@@ -47,7 +47,8 @@ class MediaPipeFaceDetector:
 
     def detect(self, image: np.ndarray, roi: Box | None = None) -> list[Detection]:
         """Every face in `image` (inside `roi` when given), boxes in full-frame pixels, clipped to the image."""
-        region, (u_offset, v_offset) = crop_to(as_rgb(image), roi)
+        region, (u_offset, v_offset) = crop_to(image, roi)
+        region = np.ascontiguousarray(as_rgb(region))
         result = self._graph.process(region)
         height, width = region.shape[:2]
         found = []
@@ -98,7 +99,8 @@ class MediaPipeFaceMesh:
 
     def estimate_mesh(self, image: np.ndarray, roi: Box | None = None) -> np.ndarray | None:
         """All 468 mesh points `[468, 2]` in full-frame pixels, or None when no face is found."""
-        region, (u_offset, v_offset) = crop_to(as_rgb(image), roi)
+        region, (u_offset, v_offset) = crop_to(image, roi)
+        region = np.ascontiguousarray(as_rgb(region))
         result = self._graph.process(region)
         if not result.multi_face_landmarks:
             return None

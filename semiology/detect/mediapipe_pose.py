@@ -67,7 +67,8 @@ class MediaPipePose:
 
     def estimate(self, image: np.ndarray, roi: Box | None = None) -> KeypointEstimate | None:
         """MediaPipe-33 landmarks of the person in `image` (uint8 grey or RGB), inside `roi` if given."""
-        region, (u_offset, v_offset) = crop_to(as_rgb(image), roi)
+        region, (u_offset, v_offset) = crop_to(image, roi)
+        region = np.ascontiguousarray(as_rgb(region))
         result = self._graph.process(region)
         if result.pose_landmarks is None:
             return None

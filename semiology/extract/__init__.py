@@ -1,0 +1,1 @@
+"""Extraction: recordings in, cached seizure records out (keypoints, face landmarks, crops, features)."""

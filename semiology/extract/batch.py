@@ -1,0 +1,144 @@
+"""Extraction of a whole manifest: one cache file per seizure, resumable, one summary row per recording.
+
+A recording whose cache file was made with the same config hash is skipped. A recording that
+cannot be read (missing, truncated, no frames, unsupported codec, 8-bit depth) is reported with
+its reason and the batch goes on. A recording where nobody is found is extracted (person found
+0 %), not failed.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from semiology.errors import CheckpointError, SemiologyError
+from semiology.extract.chain import FrameChain
+from semiology.extract.config import ExtractionConfig, extraction_hash
+from semiology.extract.recording import RecordingStats, extract_recording
+from semiology.io.cache import cache_path, is_cached, save_record
+from semiology.io.manifest import load_manifest
+from semiology.lift.temporal import TemporalLifter, load_lifter
+from semiology.models.encoder import FrameEncoder
+
+logger = logging.getLogger(__name__)
+
+SUMMARY_FILE = "extraction_summary.csv"
+_READ_FAILURES = (SemiologyError, OSError, ValueError, RuntimeError, EOFError)
+
+
+@dataclass(frozen=True)
+class RecordingResult:
+    """One summary row: `status` is `extracted`, `cached` (skipped, up to date) or `failed` (see `reason`)."""
+
+    seizure_id: str
+    status: str
+    stats: RecordingStats | None = None
+    reason: str = ""
+    cache_file: str = ""
+
+
+def _lifter(config: ExtractionConfig) -> TemporalLifter | None:
+    checkpoint = config.lift.lifter_checkpoint
+    if config.lift.method == "temporal" and not checkpoint:
+        raise CheckpointError("lift.method is 'temporal' but lift.lifter_checkpoint names no file")
+    if not checkpoint or config.lift.method not in ("auto", "temporal"):
+        return None
+    lifter = load_lifter(checkpoint)
+    if lifter.config.layout != config.body_layout:
+        raise CheckpointError(f"{checkpoint}: the lifter was trained on {lifter.config.layout}, the config extracts {config.body_layout}")
+    return lifter
+
+
+def _encoders(config: ExtractionConfig, out_dir: Path) -> dict[str, FrameEncoder]:
+    if not (config.crops.enabled and config.crops.features):
+        return {}
+    from semiology.models.appearance import build_encoder
+
+    streams = ("body", "face") if config.face.enabled else ("body",)
+    return {stream: build_encoder(stream, config.encoder, config.crops.size_px, out_dir / "encoders") for stream in streams}
+
+
+def run_extraction(
+    manifest: str | Path,
+    out_dir: str | Path,
+    config: ExtractionConfig = ExtractionConfig(),
+    progress: bool = True,
+    force: bool = False,
+) -> list[RecordingResult]:
+    """Extract every row of `manifest` into `out_dir` (one `.npz` per seizure) and write the summary CSV.
+
+    Config problems (an unreadable lifter checkpoint, a manifest with bad columns) stop the run
+    before any work; problems of one recording only fail that row.
+    """
+    out_dir = Path(out_dir)
+    rows = load_manifest(manifest, check_files=False)
+    digest = extraction_hash(config)
+    lifter = _lifter(config)
+    encoders = _encoders(config, out_dir)
+    results: list[RecordingResult] = []
+    chain = FrameChain(config)
+    try:
+        for row in rows:
+            target = cache_path(out_dir, row.seizure_id)
+            if not force and is_cached(target, digest):
+                results.append(RecordingResult(row.seizure_id, "cached", cache_file=str(target)))
+                continue
+            try:
+                record, stats = extract_recording(chain, row, config, lifter, encoders, progress)
+            except _READ_FAILURES as error:
+                reason = str(error) if isinstance(error, SemiologyError) else f"{type(error).__name__}: {error}"
+                logger.warning("%s: extraction failed: %s", row.seizure_id, reason)
+                results.append(RecordingResult(row.seizure_id, "failed", reason=reason))
+                continue
+            record.meta["extraction_config_hash"] = digest
+            save_record(record, target, digest)
+            note = "no person detected" if stats.person_found == 0 else ""
+            results.append(RecordingResult(row.seizure_id, "extracted", stats, note, str(target)))
+    finally:
+        chain.close()
+    write_summary(results, out_dir / SUMMARY_FILE)
+    return results
+
+
+def _cells(result: RecordingResult) -> list[str]:
+    stats = result.stats
+    if stats is None:
+        return [result.seizure_id, result.status, "", "", "", "", "", "", result.reason]
+    face = "" if stats.face_found is None else f"{100 * stats.face_found:.1f}"
+    return [
+        result.seizure_id,
+        result.status,
+        str(stats.frames),
+        f"{stats.fps:.2f}",
+        f"{100 * stats.person_found:.1f}",
+        face,
+        f"{stats.mean_confidence:.2f}",
+        f"{stats.time_s:.1f}",
+        result.reason,
+    ]
+
+
+SUMMARY_COLUMNS = ("seizure", "status", "frames", "fps", "person %", "face %", "mean conf", "time s", "note")
+
+
+def format_summary(results: list[RecordingResult]) -> str:
+    """The per-recording summary as an aligned text table (long reasons are kept whole, last column)."""
+    rows = [list(SUMMARY_COLUMNS)] + [_cells(result) for result in results]
+    widths = [max(len(row[k]) for row in rows) for k in range(len(SUMMARY_COLUMNS) - 1)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths)) + "  " + row[-1] for row in rows]
+    lines.insert(1, "-" * max(len(line) for line in lines[:1]))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def write_summary(results: list[RecordingResult], path: Path) -> Path:
+    """The summary as CSV (one row per recording, with the stats' full precision)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["seizure_id", "status", *RecordingStats.__dataclass_fields__, "reason", "cache_file"])
+        for result in results:
+            stats = asdict(result.stats) if result.stats is not None else dict.fromkeys(RecordingStats.__dataclass_fields__, "")
+            writer.writerow([result.seizure_id, result.status, *stats.values(), result.reason, result.cache_file])
+    return path

@@ -1,0 +1,196 @@
+"""One recording through the chain: read, detect, clean, map, lift, encode, into a `SeizureRecord`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from semiology.detect.clean import clean_keypoints
+from semiology.detect.mediapipe_pose import to_layout
+from semiology.errors import ManifestError, VideoError
+from semiology.extract.chain import ChainOutput, FrameChain
+from semiology.extract.config import ExtractionConfig
+from semiology.io.manifest import ManifestRow
+from semiology.io.records import Keypoints, SeizureRecord
+from semiology.io.video import VideoReader, open_video
+from semiology.layouts.body import MEDIAPIPE_33
+from semiology.layouts.face import FACE_23
+from semiology.lift.camera import KINECT_V2_DEPTH, CameraIntrinsics
+from semiology.lift.temporal import TemporalLifter, lift_keypoints
+from semiology.models.encoder import FrameEncoder, encode_frames
+
+
+@dataclass(frozen=True)
+class RecordingStats:
+    """What the summary table shows for one extracted recording."""
+
+    frames: int
+    fps: float
+    person_found: float
+    face_found: float | None
+    mean_confidence: float
+    time_s: float
+
+
+class IrScaler:
+    """16-bit IR → uint8 with one percentile window per recording, fitted on its first frame.
+
+    The same percentile rule as `semiology.io.video.ir_to_uint8`, but fixed for the recording
+    (the patient's brightness does not flicker with a passing clinician) and applied through a
+    65536-entry lookup table, far cheaper per frame than percentiles.
+    """
+
+    def __init__(self, low_pct: float, high_pct: float) -> None:
+        self.low_pct, self.high_pct = low_pct, high_pct
+        self._table: np.ndarray | None = None
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        if image.dtype == np.uint8:
+            return image
+        if self._table is None:
+            valid = image[image > 0]
+            low, high = np.percentile(valid, [self.low_pct, self.high_pct]) if valid.size else (0.0, 65535.0)
+            levels = (np.arange(65536, dtype=np.float32) - low) / max(float(high - low), 1e-6)
+            self._table = np.round(np.clip(levels, 0.0, 1.0) * 255.0).astype(np.uint8)
+        return self._table[image]
+
+
+def keypoint_video(row: ManifestRow, config: ExtractionConfig) -> tuple[str, str]:
+    """(kind, path) of the video the keypoints come from: IR when present (or asked), else RGB."""
+    order = {"auto": ("ir", "rgb"), "ir": ("ir",), "rgb": ("rgb",)}[config.video]
+    for kind in order:
+        if kind in row.paths:
+            return kind, str(row.paths[kind])
+    raise ManifestError(f"seizure '{row.seizure_id}' (row {row.row_number}): no {' or '.join(order)} video to extract keypoints from")
+
+
+def _frames(video: VideoReader, depth: VideoReader | None) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    if depth is None:
+        for frame in video:
+            yield frame.image, None
+        return
+    depth_frames = iter(depth)
+    for frame in video:
+        paired = next(depth_frames, None)
+        if paired is None:
+            raise VideoError(f"{depth.path}: the depth video ends before the keypoint video {video.path} (frame {frame.index})")
+        yield frame.image, paired.image
+
+
+def _intrinsics(depth: VideoReader) -> CameraIntrinsics:
+    if depth.intrinsics is not None:
+        return depth.intrinsics
+    if (depth.width, depth.height) == (KINECT_V2_DEPTH.width, KINECT_V2_DEPTH.height):
+        return KINECT_V2_DEPTH
+    raise VideoError(f"{depth.path}: no camera intrinsics in the recording and it is not a 512x424 Kinect v2 frame")
+
+
+def run_chain(
+    chain: FrameChain, row: ManifestRow, config: ExtractionConfig, progress: bool = True
+) -> tuple[ChainOutput, float, str]:
+    """Stream one recording's frames (and depth, when lifting by depth) through `chain`.
+
+    Returns the chain output, the frame rate and the path of the keypoint video.
+    """
+    kind, path = keypoint_video(row, config)
+    use_depth = "depth" in row.paths and config.lift.method in ("auto", "depth")
+    with ExitStack() as stack:
+        video = stack.enter_context(open_video(path, kind=kind, fps=row.fps))
+        depth = stack.enter_context(open_video(row.paths["depth"], kind="depth", fps=row.fps)) if use_depth else None
+        if depth is not None and (depth.width, depth.height) != (video.width, video.height):
+            raise VideoError(
+                f"{depth.path}: depth frames are {depth.width}x{depth.height} but the {kind} video {path} is "
+                f"{video.width}x{video.height}; back-projection needs registered frames"
+            )
+        chain.start((video.width, video.height), _intrinsics(depth) if depth is not None else None)
+        scale = IrScaler(config.ir_low_pct, config.ir_high_pct)
+        bar = tqdm(total=video.n_frames, desc=row.seizure_id, unit="frame", disable=not progress, leave=False)
+        with bar:
+            for image, depth_mm in _frames(video, depth):
+                chain.process(scale(image), depth_mm)
+                bar.update()
+        fps = float(video.fps)
+    output = chain.finish()
+    if len(output.body_px) == 0:
+        raise VideoError(f"{path}: no frames could be decoded")
+    return output, fps, path
+
+
+def build_record(
+    row: ManifestRow,
+    output: ChainOutput,
+    fps: float,
+    config: ExtractionConfig,
+    sources: Mapping[str, str],
+    lifter: TemporalLifter | None = None,
+    encoders: Mapping[str, FrameEncoder] | None = None,
+) -> SeizureRecord:
+    """The cleaned, layout-mapped, lifted and encoded record of one recording's chain output."""
+    body_raw = Keypoints(output.body_px, output.body_confidence, MEDIAPIPE_33.name, fps, sources["body"])
+    body_2d = to_layout(clean_keypoints(body_raw, config.cleaning), config.body_layout)
+    body_3d = None
+    if output.body_mm is not None and output.body_mm_confidence is not None:
+        body_mm = Keypoints(output.body_mm, output.body_mm_confidence, MEDIAPIPE_33.name, fps, f"{sources['body']}+depth")
+        body_3d = to_layout(clean_keypoints(body_mm, config.cleaning), config.body_layout)
+    elif lifter is not None and config.lift.method in ("auto", "temporal"):
+        body_3d = lift_keypoints(lifter, body_2d)
+    face_2d = None
+    if output.face_px is not None and output.face_confidence is not None:
+        face_raw = Keypoints(output.face_px, output.face_confidence, FACE_23.name, fps, sources["face"])
+        face_2d = clean_keypoints(face_raw, config.cleaning)
+    features = {}
+    for stream, crops in (("body", output.body_crops), ("face", output.face_crops)):
+        if encoders and stream in encoders and crops is not None:
+            features[stream] = encode_frames(encoders[stream], crops)
+    return SeizureRecord(
+        seizure_id=row.seizure_id,
+        subject_id=row.subject_id,
+        fps=fps,
+        onset_s=row.onset_s,
+        offset_s=row.offset_s,
+        generalisation_s=row.generalisation_s,
+        labels=dict(row.labels),
+        body_2d=body_2d,
+        body_3d=body_3d,
+        face_2d=face_2d,
+        body_crops=output.body_crops,
+        face_crops=output.face_crops,
+        body_features=features.get("body"),
+        face_features=features.get("face"),
+        meta={
+            "videos": {kind: str(path) for kind, path in row.paths.items()},
+            "roi_px": None if output.roi is None else output.roi.as_array().tolist(),
+            "roi_from_frame": output.roi_from_frame,
+            "detectors": dict(sources),
+        },
+    )
+
+
+def recording_stats(output: ChainOutput, fps: float, time_s: float) -> RecordingStats:
+    """Frames, fps, share of frames with a person and with a face, mean body confidence where found."""
+    found = output.body_confidence.max(axis=1) > 0
+    face = None if output.face_confidence is None else float((output.face_confidence.max(axis=1) > 0).mean())
+    mean_confidence = float(output.body_confidence[found].mean()) if found.any() else 0.0
+    return RecordingStats(
+        frames=len(found), fps=fps, person_found=float(found.mean()), face_found=face, mean_confidence=mean_confidence, time_s=time_s
+    )
+
+
+def extract_recording(
+    chain: FrameChain,
+    row: ManifestRow,
+    config: ExtractionConfig,
+    lifter: TemporalLifter | None = None,
+    encoders: Mapping[str, FrameEncoder] | None = None,
+    progress: bool = True,
+) -> tuple[SeizureRecord, RecordingStats]:
+    """Extract one manifest row; a recording where nobody is found is a record with no keypoints, not an error."""
+    started = time.perf_counter()
+    output, fps, _ = run_chain(chain, row, config, progress)
+    record = build_record(row, output, fps, config, chain.sources, lifter, encoders)
+    return record, recording_stats(output, fps, time.perf_counter() - started)
