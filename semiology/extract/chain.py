@@ -42,6 +42,7 @@ class ChainOutput:
     body_mm_confidence: np.ndarray | None
     face_px: np.ndarray | None
     face_confidence: np.ndarray | None
+    face_searched: np.ndarray | None
     body_crops: np.ndarray | None
     face_crops: np.ndarray | None
     roi: Box | None
@@ -89,6 +90,7 @@ class FrameChain:
         self._body_mm_confidence: list[np.ndarray] = []
         self._face_px: list[np.ndarray] = []
         self._face_confidence: list[np.ndarray] = []
+        self._face_searched: list[bool] = []
         self._body_crops: list[np.ndarray] = []
         self._face_crops: list[np.ndarray] = []
 
@@ -99,7 +101,11 @@ class FrameChain:
             body = self._outside_roi(image)
         self._record_body(body)
         self._update_roi(body)
-        face = self._face(image, body) if self.face_mesh is not None else None
+        face = None
+        if self.face_mesh is not None:
+            searched = len(self._face_searched) % self.config.face.every_n_frames == 0
+            self._face_searched.append(searched)
+            face = self._face(image, body) if searched else self._no_face()
         if self.config.crops.enabled:
             self._crop(image, body, face)
         if depth_mm is not None:
@@ -151,12 +157,14 @@ class FrameChain:
         head = self._head_box(body)
         face = self.face_mesh.estimate(image, head if head is not None else self.roi)
         if face is None:
-            self._face_px.append(np.full((FACE_23.num_joints, 2), np.nan, dtype=np.float32))
-            self._face_confidence.append(np.zeros(FACE_23.num_joints, dtype=np.float32))
-        else:
-            self._face_px.append(face.points_px)
-            self._face_confidence.append(face.confidence)
+            return self._no_face()
+        self._face_px.append(face.points_px)
+        self._face_confidence.append(face.confidence)
         return face
+
+    def _no_face(self) -> None:
+        self._face_px.append(np.full((FACE_23.num_joints, 2), np.nan, dtype=np.float32))
+        self._face_confidence.append(np.zeros(FACE_23.num_joints, dtype=np.float32))
 
     def _crop(self, image: np.ndarray, body: KeypointEstimate | None, face: KeypointEstimate | None) -> None:
         size = self.config.crops.size_px
@@ -194,6 +202,7 @@ class FrameChain:
             body_mm_confidence=stacked(self._body_mm_confidence, (MEDIAPIPE_33.num_joints,)) if len(self._body_mm) == n_frames and self._body_mm else None,
             face_px=stacked(self._face_px, (FACE_23.num_joints, 2)) if face_enabled else None,
             face_confidence=stacked(self._face_confidence, (FACE_23.num_joints,)) if face_enabled else None,
+            face_searched=np.array(self._face_searched, dtype=bool) if face_enabled else None,
             body_crops=np.stack(self._body_crops) if crops and self._body_crops else (np.zeros((0, size, size), np.uint8) if crops else None),
             face_crops=np.stack(self._face_crops) if crops and face_enabled and self._face_crops else (np.zeros((0, size, size), np.uint8) if crops and face_enabled else None),
             roi=self.roi,

@@ -27,7 +27,8 @@ from semiology.models.encoder import FrameEncoder, encode_frames
 
 @dataclass(frozen=True)
 class RecordingStats:
-    """What the summary table shows for one extracted recording."""
+    """What the summary table shows for one extracted recording (`face_found` over the frames
+    the face mesh ran on, see `FaceConfig.every_n_frames`)."""
 
     frames: int
     fps: float
@@ -172,9 +173,11 @@ def build_record(
 
 
 def recording_stats(output: ChainOutput, fps: float, time_s: float) -> RecordingStats:
-    """Frames, fps, share of frames with a person and with a face, mean body confidence where found."""
+    """Frames, fps, share of frames with a person and of searched frames with a face, mean body confidence where found."""
     found = output.body_confidence.max(axis=1) > 0
-    face = None if output.face_confidence is None else float((output.face_confidence.max(axis=1) > 0).mean())
+    face = None
+    if output.face_confidence is not None and output.face_searched is not None and output.face_searched.any():
+        face = float((output.face_confidence[output.face_searched].max(axis=1) > 0).mean())
     mean_confidence = float(output.body_confidence[found].mean()) if found.any() else 0.0
     return RecordingStats(
         frames=len(found), fps=fps, person_found=float(found.mean()), face_found=face, mean_confidence=mean_confidence, time_s=time_s
