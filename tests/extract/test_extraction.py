@@ -182,3 +182,22 @@ def test_cli_prints_the_table_and_exits_1_when_a_recording_failed(batch, tmp_pat
     bad.write_text("crops:\n  sise_px: 64\n")
     assert extract_keypoints(["--manifest", str(manifest), "--out", str(out), "--config", str(bad)]) == 2
     assert "bad.yaml" in capsys.readouterr().err
+
+
+def test_temporal_lifter_fills_body_3d_without_depth(tmp_path: Path, tai_chi: np.ndarray) -> None:
+    from semiology.errors import CheckpointError
+    from semiology.lift.temporal import LifterConfig, TemporalLifter, save_lifter
+
+    np.save(tmp_path / "rgb.npy", tai_chi[:10])
+    manifest = _write_manifest(tmp_path / "m.csv", [{"seizure_id": "t", "subject_id": "A", "rgb": "rgb.npy"}])
+    checkpoint = save_lifter(TemporalLifter(LifterConfig(layout="upper_body_11", num_joints=11, channels=16)), tmp_path / "lifter.pt")
+    settings = {"crops": {"enabled": False}, "face": {"enabled": False}, "lift": {"method": "temporal", "lifter_checkpoint": str(checkpoint)}}
+    [result] = run_extraction(manifest, tmp_path / "out", config_from_dict(settings, ExtractionConfig), progress=False)
+    assert result.status == "extracted", result.reason
+    record = load_record(cache_path(tmp_path / "out", "t"))
+    assert record.body_3d is not None and record.body_3d.coords.shape == (10, 11, 3)
+    assert "temporal_lifter" in record.body_3d.source
+    assert np.array_equal(record.body_3d.confidence > 0, record.body_2d.confidence > 0)
+    settings["body_layout"] = "coco_17"
+    with pytest.raises(CheckpointError, match="trained on upper_body_11"):
+        run_extraction(manifest, tmp_path / "out2", config_from_dict(settings, ExtractionConfig), progress=False)

@@ -89,3 +89,12 @@ def test_missing_or_wrong_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     torch.save(payload, path)
     with pytest.raises(CheckpointError, match="do not fit"):
         load_lifter(path)
+
+
+def test_train_lifter_tool_writes_a_loadable_checkpoint(tmp_path: Path, capsys) -> None:
+    from semiology.lift.train import main
+
+    assert main(["--out", str(tmp_path / "lifter.pt"), "--subjects", "3", "--steps", "3", "--channels", "8"]) == 0
+    assert "lifter.pt" in capsys.readouterr().out
+    lifter = load_lifter(tmp_path / "lifter.pt")
+    assert lifter.config.layout == "upper_body_11" and lifter.config.channels == 8
