@@ -42,11 +42,11 @@ def clean_keypoints(keypoints: Keypoints, config: CleaningConfig = CleaningConfi
     weak = (confidence < config.min_confidence) | ~np.isfinite(coords).all(axis=-1)
     coords[weak] = np.nan
     confidence[weak] = 0.0
-    max_gap = int(round(config.max_gap_s * keypoints.fps))
+    max_gap = round(config.max_gap_s * keypoints.fps)
     if max_gap > 0:
         for joint in range(coords.shape[1]):
             _bridge_gaps(coords[:, joint], confidence[:, joint], max_gap)
-    window = int(round(config.smooth_s * keypoints.fps)) | 1
+    window = round(config.smooth_s * keypoints.fps) | 1
     if config.smooth_s > 0 and window > 1:
         coords = _moving_average(coords, window)
     return Keypoints(

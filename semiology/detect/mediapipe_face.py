@@ -19,14 +19,11 @@ image and are missing (NaN, confidence 0) where they fall outside it.
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Self
-
 import numpy as np
 
 from semiology.detect.base import Box, Detection
 from semiology.detect.keypoints import KeypointEstimate, as_rgb, crop_to
-from semiology.detect.mediapipe_pose import mediapipe_version
+from semiology.detect.mediapipe_pose import MediaPipeGraph, mediapipe_version
 from semiology.layouts.face import FACE_23
 from semiology.layouts.mapping import FACE_MESH, get_mapping
 
@@ -34,7 +31,7 @@ FACE_RANGES: dict[str, int] = {"short": 0, "full": 1}
 """MediaPipe face detection `model_selection` per range: short (< 2 m) and full (< 5 m)."""
 
 
-class MediaPipeFaceDetector:
+class MediaPipeFaceDetector(MediaPipeGraph):
     """Faces in a frame as scored boxes (`Detector`), from MediaPipe face detection."""
 
     def __init__(self, face_range: str = "short", min_score: float = 0.5) -> None:
@@ -62,19 +59,8 @@ class MediaPipeFaceDetector:
                 found.append(Detection(box=Box(u0, v0, u1, v1), score=float(detection.score[0]), label="face"))
         return found
 
-    def close(self) -> None:
-        self._graph.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-class MediaPipeFaceMesh:
+class MediaPipeFaceMesh(MediaPipeGraph):
     """The 23-point face layout of the most prominent face, from MediaPipe's 468-point face mesh.
 
     `video_mode=True` tracks the face between frames (faster and steadier than detecting anew).
@@ -125,14 +111,3 @@ class MediaPipeFaceMesh:
         """A fresh graph: no face tracked from the previous recording."""
         self._graph.close()
         self._graph = self._solution.FaceMesh(**self._settings)
-
-    def close(self) -> None:
-        self._graph.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.close()

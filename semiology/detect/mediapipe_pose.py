@@ -34,7 +34,24 @@ def mediapipe_version() -> str:
     return str(mediapipe.__version__)
 
 
-class MediaPipePose:
+class MediaPipeGraph:
+    """A MediaPipe solution graph held in `_graph`: closed by `close()` or on leaving a `with` block."""
+
+    _graph: Any
+
+    def close(self) -> None:
+        self._graph.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class MediaPipePose(MediaPipeGraph):
     """One person's MediaPipe-33 landmarks per frame; also a person `Detector` (box from the landmarks).
 
     `video_mode=True` tracks between frames (faster, steadier, sticks to one person); set it
@@ -95,16 +112,6 @@ class MediaPipePose:
         self._graph.close()
         self._graph = self._solution.Pose(**self._settings)
 
-    def close(self) -> None:
-        self._graph.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 def to_layout(keypoints: Keypoints, layout: str) -> Keypoints:

@@ -24,7 +24,7 @@ def mtcnn_importable() -> str | None:
     """None when facenet-pytorch's MTCNN can be imported here, else the reason it cannot."""
     try:
         from facenet_pytorch import MTCNN  # noqa: F401
-    except Exception as error:  # torchvision can fail with RuntimeError/OSError, not only ImportError
+    except Exception as error:  # noqa: BLE001 - a torchvision built for another torch fails with RuntimeError/OSError
         return f"{MTCNN_MISSING} ({type(error).__name__}: {error})"
     return None
 

@@ -28,7 +28,7 @@ COCO_PERSON = 1
 def _build(builder_name: str, checkpoint: str | Path, device: str) -> Any:
     try:
         from torchvision.models import detection
-    except Exception as error:  # a torchvision built for another torch fails with RuntimeError
+    except Exception as error:  # a torchvision built for another torch fails with RuntimeError/OSError
         raise ImportError(f"{TORCHVISION_MISSING} ({type(error).__name__}: {error})") from error
     path = Path(checkpoint)
     if not path.is_file():
@@ -39,7 +39,7 @@ def _build(builder_name: str, checkpoint: str | Path, device: str) -> Any:
         if isinstance(state, dict) and "state_dict" in state:
             state = state["state_dict"]
         model.load_state_dict(state)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - torch.load and load_state_dict fail with many types
         raise CheckpointError(f"{path}: not a {builder_name} state dict ({type(error).__name__}: {error})") from None
     return model.eval().to(device)
 

@@ -63,7 +63,7 @@ def _encoders(config: ExtractionConfig, out_dir: Path) -> dict[str, FrameEncoder
 def run_extraction(
     manifest: str | Path,
     out_dir: str | Path,
-    config: ExtractionConfig = ExtractionConfig(),
+    config: ExtractionConfig | None = None,
     progress: bool = True,
     force: bool = False,
 ) -> list[RecordingResult]:
@@ -72,6 +72,7 @@ def run_extraction(
     Config problems (an unreadable lifter checkpoint, a manifest with bad columns) stop the run
     before any work; problems of one recording only fail that row.
     """
+    config = config or ExtractionConfig()
     out_dir = Path(out_dir)
     rows = load_manifest(manifest, check_files=False)
     digest = extraction_hash(config)

@@ -44,7 +44,7 @@ def grey_crop(image: np.ndarray, corners: np.ndarray | None, size_px: int) -> np
     if corners is None:
         return np.zeros((size_px, size_px), dtype=np.uint8)
     height, width = image.shape[:2]
-    u0, v0, u1, v1 = (int(round(value)) for value in corners)
+    u0, v0, u1, v1 = (round(value) for value in corners)
     side_u, side_v = max(u1 - u0, 1), max(v1 - v0, 1)
     inside_u0, inside_v0 = max(u0, 0), max(v0, 0)
     inside_u1, inside_v1 = min(u1, width), min(v1, height)

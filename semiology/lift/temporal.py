@@ -278,7 +278,7 @@ def load_lifter(path: str | Path) -> TemporalLifter:
         raise CheckpointError(f"{path}: temporal lifter checkpoint not found")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - torch.load fails with many types on a bad file
         raise CheckpointError(f"{path}: not a readable torch checkpoint ({type(error).__name__}: {error})") from None
     if not isinstance(payload, dict) or payload.get("kind") != "temporal_lifter":
         raise CheckpointError(f"{path}: not a temporal lifter checkpoint (no kind 'temporal_lifter')")

@@ -13,7 +13,7 @@ from semiology.errors import CheckpointError
 def _importable(module: str) -> str | None:
     try:
         __import__(module)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - broken installs fail with RuntimeError/OSError too  # noqa: BLE001 - broken installs fail with RuntimeError/OSError too
         return f"{module} is not importable here ({type(error).__name__}: {error})"
     return None
 
@@ -25,7 +25,10 @@ MMDET = _importable("mmdet.apis")
 
 @pytest.mark.skipif(TORCHVISION is None, reason="torchvision is importable here")
 def test_torchvision_adapters_name_the_missing_package(tmp_path: Path) -> None:
-    from semiology.detect.torchvision_rcnn import TorchvisionKeypointRCNN, TorchvisionMaskRCNN
+    from semiology.detect.torchvision_rcnn import (
+        TorchvisionKeypointRCNN,
+        TorchvisionMaskRCNN,
+    )
 
     for adapter in (TorchvisionKeypointRCNN, TorchvisionMaskRCNN):
         with pytest.raises(ImportError, match="torchvision==0.29.1"):

@@ -126,7 +126,7 @@ def test_a_person_appearing_after_frame_100_is_found(batch) -> None:
 
 
 def test_good_record_holds_every_stream_in_the_project_layouts(batch) -> None:
-    manifest, out, _ = batch
+    _, out, _ = batch
     record = load_record(cache_path(out, "good"))
     assert record.subject_id == "A" and record.labels == {"seizure_type": "focal"} and record.fps == 30
     assert record.body_2d.layout == "upper_body_11" and record.body_2d.coords.shape == (GOOD_FRAMES, 11, 2)

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from semiology.config import config_from_dict
+from semiology.detect.base import Box
 from semiology.extract.batch import run_extraction
 from semiology.extract.config import ExtractionConfig
 from semiology.extract.crops import SmoothedBox, grey_crop, square_around
-from semiology.detect.base import Box
 from semiology.io.cache import cache_path, load_record
 from semiology.io.video import open_video
 from semiology.models.encoder import encode_frames, load_encoder

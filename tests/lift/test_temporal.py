@@ -21,6 +21,7 @@ from semiology.lift.temporal import (
 )
 from semiology.synthetic import CohortSpec, make_cohort
 
+
 @pytest.fixture(scope="module")
 def cohort():
     spec = CohortSpec(
