@@ -1,4 +1,4 @@
-"""Macro F1 of the dystonia stream against the synthetic cohort's difficulty knob (it must fall).
+"""Macro F1 of the dystonia and emotion streams against the synthetic cohort's difficulty knob (it must fall).
 
     .venv/bin/python benchmarks/difficulty_sweep.py [--difficulties 0 0.5 1]
 """
@@ -14,7 +14,9 @@ from semiology.evaluate.run import load_experiment, run_experiment
 MODELS = [
     {"name": "TCN-pose", "task": "dystonia", "kind": "tcn", "stream": "body"},
     {"name": "AGCN-pose+KD", "task": "dystonia", "kind": "agcn_kd", "stream": "body", "teacher": "TCN-pose"},
+    {"name": "TCN-face", "task": "emotion", "kind": "tcn", "stream": "face"},
 ]
+TASKS = [{"name": "dystonia", "classes": ["no", "yes"]}, {"name": "emotion", "classes": ["no", "yes"]}]
 
 
 def main() -> None:
@@ -25,7 +27,7 @@ def main() -> None:
     for difficulty in args.difficulties:
         config = load_experiment(
             DEMO_CONFIG,
-            {"data.synthetic.difficulty": difficulty, "tasks": [{"name": "dystonia", "classes": ["no", "yes"]}], "models": MODELS},
+            {"data.synthetic.difficulty": difficulty, "tasks": TASKS, "models": MODELS},
         )
         with tempfile.TemporaryDirectory() as out:
             run = run_experiment(config, Path(out), source=f"difficulty {difficulty}", progress=False)

@@ -29,10 +29,11 @@ FACE_CENTRE_PX: tuple[float, float] = (128.0, 110.0)
 """Where the point between the eyes sits in the face image at rest."""
 FACE_WIDTH_MM = 150.0
 """Physical face width, to convert head displacement (mm) into face-image pixels."""
-FOLLOW_LAG_S = 0.5
-"""The face camera follows the face like a face-tracking crop: fast movement shows fully, slow
-drift and sustained turns are re-centred after about this long ..."""
-FOLLOW_RESIDUAL = 0.3
+FOLLOW_LAG_S = 0.2
+"""The face camera follows the face like a per-frame face box smoothed over a few frames (the
+extraction front-end's tracked face ROI): fast jerks show, drift and turns are re-centred after
+about this long ..."""
+FOLLOW_RESIDUAL = 0.1
 """... except for this fraction of the displacement."""
 
 EMOTION_LANDMARKS: tuple[str, ...] = tuple(
