@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from semiology.detect.base import Box
+from semiology.preprocess.roi import crop, crop_offset
 
 
 @dataclass(frozen=True)
@@ -78,14 +79,12 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
 def crop_to(image: np.ndarray, roi: Box | None) -> tuple[np.ndarray, tuple[int, int]]:
     """The part of `image` inside `roi` (a view, no copy) and its top-left offset `(u, v)` in pixels.
 
-    The box is rounded outwards and clipped to the image; a box that misses the image entirely
-    yields the whole image.
+    The box is rounded outwards and clipped to the image (`semiology.preprocess.roi.crop`); a box
+    that leaves less than 2 x 2 pixels of the image yields the whole image.
     """
     if roi is None:
         return image, (0, 0)
-    height, width = image.shape[:2]
-    u0, v0 = max(int(np.floor(roi.u0)), 0), max(int(np.floor(roi.v0)), 0)
-    u1, v1 = min(int(np.ceil(roi.u1)), width), min(int(np.ceil(roi.v1)), height)
-    if u1 - u0 < 2 or v1 - v0 < 2:
+    region = crop(image, roi)
+    if region.shape[0] < 2 or region.shape[1] < 2:
         return image, (0, 0)
-    return image[v0:v1, u0:u1], (u0, v0)
+    return region, crop_offset(roi)
