@@ -201,3 +201,25 @@ def test_temporal_lifter_fills_body_3d_without_depth(tmp_path: Path, tai_chi: np
     settings["body_layout"] = "coco_17"
     with pytest.raises(CheckpointError, match="trained on upper_body_11"):
         run_extraction(manifest, tmp_path / "out2", config_from_dict(settings, ExtractionConfig), progress=False)
+
+
+def test_the_patient_roi_keeps_the_clinician_out(tmp_path: Path, tai_chi: np.ndarray) -> None:
+    """A second person (the 'clinician') walks in beside the patient, and the patient is briefly hidden:
+    the pipeline never takes the clinician for the patient."""
+    n_frames, height, width = GOOD_FRAMES, *tai_chi.shape[1:3]
+    canvas = np.full((n_frames, height, 2 * width + 80, 3), 90, dtype=np.uint8)
+    canvas[:, :, :width] = tai_chi[:n_frames]
+    canvas[10:, :, width + 80 :] = tai_chi[: n_frames - 10]
+    canvas[18:25, :, :width] = 90
+    np.save(tmp_path / "two.npy", canvas)
+    manifest = _write_manifest(tmp_path / "m.csv", [{"seizure_id": "two", "subject_id": "A", "rgb": "two.npy"}])
+    config = config_from_dict({"crops": {"enabled": False}, "face": {"enabled": False}, "roi": {"frames": 5}}, ExtractionConfig)
+    [result] = run_extraction(manifest, tmp_path / "out", config, progress=False)
+    assert result.status == "extracted", result.reason
+    record = load_record(cache_path(tmp_path / "out", "two"))
+    assert record.meta["roi_px"] is not None and record.meta["roi_px"][2] < width + 80
+    found = (record.body_2d.confidence > 0).any(axis=1)
+    neck_u = record.body_2d.coords[:, 1, 0]
+    assert (neck_u[found & np.isfinite(neck_u)] < width).all(), "a clinician was taken for the patient"
+    assert found[:18].mean() >= 0.9 and found[26:].mean() >= 0.75
+    assert found[19:25].sum() <= 1
