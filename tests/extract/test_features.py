@@ -55,3 +55,10 @@ def test_extraction_stores_frozen_encoder_features_of_its_crops(shared_data: Pat
     assert record.face_crops.shape == (8, 32, 32) and record.face_crops.std() > 5
     encoder = load_encoder(tmp_path / "out" / "encoders" / "encoder_face_1000.pt")
     np.testing.assert_allclose(record.face_features, encode_frames(encoder, record.face_crops), atol=1e-5)
+
+
+def test_the_shipped_extraction_config_is_the_default() -> None:
+    from semiology.extract.config import load_extraction_config
+
+    shipped = Path(__file__).resolve().parents[2] / "configs" / "extraction.yaml"
+    assert load_extraction_config(shipped) == ExtractionConfig()
