@@ -89,19 +89,23 @@ def screen(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="screen.py", description="Screen recordings with a model bundle: per-seizure probabilities per sign and a per-window timeline. Reruns skip recordings already in results.jsonl.")
     parser.add_argument("--bundle", type=Path, required=True, help="model bundle folder (tools/loso_eval.py --bundle DIR)")
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--manifest", type=Path, help="manifest (CSV/YAML) whose 'keypoints' column names cached records")
-    source.add_argument("--videos", type=Path, help="folder of videos to extract keypoints from first (needs semiology.extract)")
+    source.add_argument("--manifest", type=Path, help="manifest (CSV/YAML): a 'keypoints' column naming cached records, or ir/rgb/depth videos to extract first")
+    source.add_argument("--videos", type=Path, help="a bare folder of videos: refused, since screening needs each recording's onset/offset; list them in a manifest")
     parser.add_argument("--out", type=Path, required=True, help="output folder (results.jsonl, summary.csv, summary.html, timelines/)")
     parser.add_argument("--workers", type=int, default=1, help="recordings screened in parallel processes (default 1)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     args = parser.parse_args(argv)
 
-    from semiology.screen.batch import items_from_manifest, run_screen, videos_need_extraction
+    from semiology.screen.batch import extract_missing, items_from_manifest, run_screen, videos_need_extraction
 
     try:
         if args.videos is not None:
-            raise SemiologyError(videos_need_extraction() or "--videos: the extraction pipeline is installed but screening does not call it yet; extract keypoints with tools/extract_keypoints.py and pass --manifest")
-        items = items_from_manifest(args.manifest)
+            raise SemiologyError(
+                f"--videos {args.videos}: a bare folder gives no seizure ids, subjects or onset/offset times, which screening needs; "
+                "list the videos in a manifest (columns seizure_id, subject_id, rgb|ir|depth, onset_s, offset_s) and pass --manifest"
+                + (f" ({videos_need_extraction()})" if videos_need_extraction() else "")
+            )
+        items = extract_missing(args.manifest, items_from_manifest(args.manifest), args.out, progress=not args.no_progress)
         summary = run_screen(args.bundle, items, args.out, workers=args.workers, progress=not args.no_progress)
     except SemiologyError as error:
         print(f"error: {error}", file=sys.stderr)

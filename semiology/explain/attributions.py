@@ -1,11 +1,16 @@
 """Which joints, landmarks and moments drove a bundled model's decision on one seizure.
 
-For AGCN streams: joint x time attributions by integrated gradients (captum; all-zero
-baseline, i.e. every joint at the recording's pre-ictal mean pose with confidence 0, the same
-representation the windows give a missing joint) and by Grad-CAM over the last graph block;
+For AGCN streams: joint x time attributions by integrated gradients (captum) and by Grad-CAM
+over the last graph block. The integrated-gradients baseline is the recording at rest: every
+coordinate channel 0, which in the windows' normalised, pre-ictal-baseline-subtracted frame
+puts each joint at the recording's mean pre-ictal position, with the confidence channel kept
+as observed. The attributions therefore answer "which joints' displacement from rest, where
+and when, moved the logit" -- an all-zero baseline would also switch every detection off
+(confidence 0) and spread most of the mass evenly over the confidence channel of all joints;
 and per block the adjacency the model mixes joints with: the layout graph plus the learned
 graph (A + B) and the data-dependent graph C averaged over the seizure's windows. For TCN
-streams: time attributions by integrated gradients over the appearance features.
+streams: time attributions by integrated gradients over the appearance features from an
+all-zero baseline (the recording's mean pre-ictal features, since windows are baseline-subtracted).
 
 Windows cover the whole recording (pre-ictal, ictal and post-ictal), so attributions can be
 read against the clinical onset and offset; per-frame values are averaged where windows overlap.
@@ -70,12 +75,13 @@ class SeizureAttribution:
     def time_s(self) -> np.ndarray:
         return np.arange(self.num_frames) / self.fps
 
-    def joint_importance(self, first_s: float | None = None, last_s: float | None = None) -> np.ndarray:
-        """Integrated-gradients mass per joint `[V]` between two times (default: the ictal period)."""
+    def joint_importance(self, first_s: float | None = None, last_s: float | None = None, method: str = "integrated_gradients") -> np.ndarray:
+        """Attribution mass per joint `[V]` between two times (default: the ictal period); `method` `integrated_gradients` or `grad_cam`."""
         first_s = self.onset_s if first_s is None else first_s
         last_s = self.offset_s if last_s is None else last_s
         frames = slice(int(round(first_s * self.fps)), int(round(last_s * self.fps)))
-        return self.joint_time_ig[frames].sum(axis=0)
+        values = {"integrated_gradients": self.joint_time_ig, "grad_cam": self.joint_time_gradcam}[method]
+        return values[frames].sum(axis=0)
 
     def save(self, path: Path) -> Path:
         """Write every array and the timing to an NPZ file (NaN where a time is unknown)."""
@@ -114,11 +120,19 @@ def _overlap_average(per_window: np.ndarray, starts_frames: np.ndarray, num_fram
     return total / np.maximum(counts, 1).reshape(shape)
 
 
-def integrated_gradients(network: torch.nn.Module, inputs: np.ndarray, target: int, steps: int = IG_STEPS) -> np.ndarray:
-    """Integrated gradients of the `target` logit w.r.t. `inputs` (zero baseline), same shape as `inputs`."""
+def rest_baseline(inputs: np.ndarray) -> np.ndarray:
+    """The integrated-gradients baseline of AGCN inputs `[N, C, T, V, M]`: coordinates 0 (rest), confidence as observed."""
+    baseline = np.zeros_like(inputs)
+    baseline[:, -1] = inputs[:, -1]
+    return baseline
+
+
+def integrated_gradients(network: torch.nn.Module, inputs: np.ndarray, target: int, steps: int = IG_STEPS, baseline: np.ndarray | None = None) -> np.ndarray:
+    """Integrated gradients of the `target` logit w.r.t. `inputs` from `baseline` (default all zeros), same shape as `inputs`."""
     explainer = IntegratedGradients(network)
     x = torch.from_numpy(np.ascontiguousarray(inputs))
-    attributions = explainer.attribute(x, baselines=torch.zeros_like(x), target=target, n_steps=steps, internal_batch_size=max(len(x) * 8, 64))
+    reference = torch.zeros_like(x) if baseline is None else torch.from_numpy(np.ascontiguousarray(baseline))
+    attributions = explainer.attribute(x, baselines=reference, target=target, n_steps=steps, internal_batch_size=max(len(x) * 8, 64))
     return attributions.detach().numpy()
 
 
@@ -157,7 +171,8 @@ def explain_record(bundle: Bundle, model: BundledModel, record: SeizureRecord, t
         generalisation_s=record.generalisation_s, joint_names=tuple(get_layout(keypoints.layout).joint_names),
         probability=probability, threshold=model.threshold, window_start_s=starts_s, window_prob=window_prob,
     )
-    attributions = integrated_gradients(model.network, inputs, target, steps)
+    baseline = rest_baseline(inputs) if model.reads_keypoints else None
+    attributions = integrated_gradients(model.network, inputs, target, steps, baseline)
     if not model.reads_keypoints:
         result.time_ig = _overlap_average(np.abs(attributions).sum(axis=2), starts, record.num_frames)
         return result

@@ -77,11 +77,11 @@ def deletion_curves(
     return DeletionCurves(seizure_id=record.seizure_id, top_k=curve(order), random=random, order=order)
 
 
-def planted_mass_share(attribution: SeizureAttribution, planted: Sequence[str]) -> float:
-    """Share of the ictal integrated-gradients mass on the `planted` joints (NaN when none are planted)."""
+def planted_mass_share(attribution: SeizureAttribution, planted: Sequence[str], method: str = "integrated_gradients") -> float:
+    """Share of the ictal attribution mass (`integrated_gradients` or `grad_cam`) on the `planted` joints (NaN when none are planted)."""
     if not planted:
         return float("nan")
-    importance = attribution.joint_importance()
+    importance = attribution.joint_importance(method=method)
     index = [attribution.joint_names.index(name) for name in planted]
     total = importance.sum()
     return float(importance[index].sum() / total) if total > 0 else float("nan")

@@ -9,6 +9,7 @@ manifest order. At the end: `summary.csv` (and `summary.parquet` with pyarrow), 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import multiprocessing
 from collections.abc import Iterator, Sequence
@@ -31,6 +32,8 @@ from semiology.screen.results import ResultsLog
 
 RESULTS_FILE = "results.jsonl"
 TIMELINE_DIR = "timelines"
+EXTRACTION_DIR = "cache"
+VIDEO_MODALITIES = ("ir", "rgb", "depth")
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class ScreenItem:
     generalisation_s: float | None = None
     labels: dict[str, str] = field(default_factory=dict)
     source: str = ""
+    videos: tuple[str, ...] = ()
+    problem: str = ""
 
 
 @dataclass
@@ -63,23 +68,52 @@ def items_from_manifest(path: Path) -> list[ScreenItem]:
     rows = load_manifest(path, check_files=False)
     return [
         ScreenItem(row.seizure_id, row.subject_id, row.paths.get("keypoints"), row.onset_s, row.offset_s, row.generalisation_s,
-                   dict(row.labels), f"{path}: row {row.row_number}")
+                   dict(row.labels), f"{path}: row {row.row_number}", tuple(m for m in VIDEO_MODALITIES if m in row.paths))
         for row in rows
     ]
 
 
+def extract_missing(manifest: Path, items: Sequence[ScreenItem], out_dir: Path, progress: bool = True) -> list[ScreenItem]:
+    """Give items that name videos but no cached keypoints the cache files of the extraction pipeline.
+
+    Runs `semiology.extract` over the manifest into `out_dir/cache` (its own cache check makes
+    reruns reuse what was extracted); a recording it cannot read keeps its reason, which
+    becomes its error row. Without the pipeline such items keep a reason saying so.
+    """
+    if not any(item.keypoints is None and item.videos for item in items):
+        return list(items)
+    reason = videos_need_extraction()
+    if reason is not None:
+        return [dataclasses.replace(item, problem=reason) if item.keypoints is None else item for item in items]
+    from semiology.extract.batch import run_extraction
+
+    results = {result.seizure_id: result for result in run_extraction(manifest, out_dir / EXTRACTION_DIR, progress=progress)}
+    prepared = []
+    for item in items:
+        result = results.get(item.seizure_id)
+        if item.keypoints is not None or result is None:
+            prepared.append(item)
+        elif result.cache_file:
+            prepared.append(dataclasses.replace(item, keypoints=Path(result.cache_file)))
+        else:
+            prepared.append(dataclasses.replace(item, problem=f"keypoint extraction failed: {result.reason}"))
+    return prepared
+
+
 def videos_need_extraction() -> str | None:
-    """Why `--videos` cannot run in this checkout, or None when the extraction pipeline is installed."""
+    """Why videos cannot be screened in this checkout, or None when the extraction pipeline is installed."""
     if importlib.util.find_spec("semiology.extract") is None:
-        return ("--videos needs the video -> keypoints pipeline (semiology.extract, tools/extract_keypoints.py), which this "
-                "checkout does not have yet; extract keypoints to a cache and screen a manifest whose 'keypoints' column names them")
+        return ("screening videos needs the video -> keypoints pipeline (semiology.extract, tools/extract_keypoints.py), which this "
+                "checkout does not have; extract keypoints to a cache and screen a manifest whose 'keypoints' column names them")
     return None
 
 
 def load_item(item: ScreenItem) -> SeizureRecord:
     """The cached record of `item`, with the manifest's identity, timing and labels."""
+    if item.problem:
+        raise SemiologyError(f"{item.source}: {item.problem}")
     if item.keypoints is None:
-        raise SemiologyError(f"{item.source}: no 'keypoints' file named for this recording")
+        raise SemiologyError(f"{item.source}: no 'keypoints' file and no video named for this recording")
     record = load_record(item.keypoints)
     record.seizure_id, record.subject_id = item.seizure_id, item.subject_id
     record.onset_s, record.offset_s, record.generalisation_s = item.onset_s, item.offset_s, item.generalisation_s

@@ -12,7 +12,7 @@ from PIL import Image
 
 from semiology.bundle import load_bundle, model_inputs, prepare_record, segment_frames
 from semiology.cli import explain
-from semiology.explain.attributions import explain_record, integrated_gradients
+from semiology.explain.attributions import explain_record, integrated_gradients, rest_baseline
 from semiology.explain.faithfulness import deletion_curves, mask_joints, planted_mass_share
 from semiology.explain.video import BLANK_NOTE, write_overlay_video
 from semiology.io.cache import save_record
@@ -47,14 +47,17 @@ def test_agcn_attributions_cover_the_recording_on_its_time_grid(loaded, record, 
     assert list(saved["joint_names"])[:2] == ["head", "neck"]
 
 
-def test_integrated_gradients_are_complete(loaded, record):
-    """IG's completeness: attributions sum to logit(x) - logit(baseline) on each window."""
+def test_integrated_gradients_are_complete_from_the_rest_baseline(loaded, record):
+    """IG's completeness: attributions sum to logit(x) - logit(rest) per window; confidence (kept) gets none."""
     model = loaded.model("AGCN-pose")
     inputs, _ = model_inputs(loaded, model, record, *segment_frames(loaded, record))
-    attributions = integrated_gradients(model.network, inputs[:2], target=1, steps=64)
+    baseline = rest_baseline(inputs[:2])
+    assert (baseline[:, :-1] == 0).all() and (baseline[:, -1] == inputs[:2, -1]).all()
+    attributions = integrated_gradients(model.network, inputs[:2], target=1, steps=64, baseline=baseline)
     with torch.no_grad():
-        gap = model.network(torch.from_numpy(inputs[:2]))[:, 1] - model.network(torch.zeros_like(torch.from_numpy(inputs[:2])))[:, 1]
+        gap = model.network(torch.from_numpy(inputs[:2]))[:, 1] - model.network(torch.from_numpy(baseline))[:, 1]
     np.testing.assert_allclose(attributions.reshape(2, -1).sum(1), gap.numpy(), rtol=0.05, atol=0.02)
+    assert np.abs(attributions[:, -1]).max() == 0
 
 
 def test_tcn_time_attribution(loaded, record):
@@ -77,6 +80,8 @@ def test_deletion_curves_and_planted_share(loaded, record):
     share = planted_mass_share(attribution, planted)
     index = [attribution.joint_names.index(n) for n in planted]
     assert share == pytest.approx(importance[index].sum() / importance.sum())
+    cam = attribution.joint_importance(method="grad_cam")
+    assert planted_mass_share(attribution, planted, method="grad_cam") == pytest.approx(cam[index].sum() / cam.sum())
     inputs = np.ones((2, 3, 4, 11, 1), dtype=np.float32)
     masked = mask_joints(inputs, [0, 3])
     assert masked[:, :, :, [0, 3]].sum() == 0 and masked[:, :, :, 1].min() == 1 and inputs.min() == 1

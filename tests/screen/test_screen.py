@@ -164,6 +164,27 @@ def test_results_log_repairs_a_torn_line_and_refuses_a_damaged_file(tmp_path):
         ResultsLog(path)
 
 
-def test_videos_without_the_extraction_pipeline_is_refused_clearly(bundle, tmp_path, capsys):
+def test_a_bare_video_folder_is_refused_clearly(bundle, tmp_path, capsys):
     assert screen(["--bundle", str(bundle.path), "--videos", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
-    assert "extract" in capsys.readouterr().err
+    assert "onset/offset" in capsys.readouterr().err
+
+
+def test_manifest_rows_with_videos_are_extracted_first(bundle, tmp_path):
+    pytest.importorskip("semiology.extract", reason="the video -> keypoints pipeline (semiology.extract) is not in this checkout")
+    import av
+
+    video = tmp_path / "empty_room.mp4"
+    with av.open(str(video), "w") as container:
+        stream = container.add_stream("h264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 96, 96, "yuv420p"
+        for _ in range(30):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.full((96, 96, 3), 40, np.uint8), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    manifest = tmp_path / "videos.csv"
+    manifest.write_text(f"seizure_id,subject_id,rgb,fps,onset_s,offset_s\nempty,S1,{video},10,0.5,2.5\n")
+    assert screen(["--bundle", str(bundle.path), "--manifest", str(manifest), "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    (row,) = _lines(tmp_path / "out" / RESULTS_FILE)
+    assert row["status"] == "error" and ("nobody in the recording" in row["error"] or "extraction failed" in row["error"])
+    assert (tmp_path / "out" / "cache").is_dir()
