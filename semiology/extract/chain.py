@@ -187,29 +187,34 @@ class FrameChain:
 
     def finish(self) -> ChainOutput:
         """The recording's sequences (`[T, V, C]` arrays, crops `[T, S, S]`); call `start` before the next one."""
-        face_enabled = self.face_mesh is not None
+        body_joints, face_joints = MEDIAPIPE_33.num_joints, FACE_23.num_joints
+        face = self.face_mesh is not None
         crops = self.config.crops.enabled
-        size = self.config.crops.size_px
-        n_frames = len(self._body_px)
-
-        def stacked(frames: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
-            return np.stack(frames) if frames else np.zeros((0, *shape), dtype=np.float32)
-
+        depth = bool(self._body_mm)
         return ChainOutput(
-            body_px=stacked(self._body_px, (MEDIAPIPE_33.num_joints, 2)),
-            body_confidence=stacked(self._body_confidence, (MEDIAPIPE_33.num_joints,)),
-            body_mm=stacked(self._body_mm, (MEDIAPIPE_33.num_joints, 3)) if len(self._body_mm) == n_frames and self._body_mm else None,
-            body_mm_confidence=stacked(self._body_mm_confidence, (MEDIAPIPE_33.num_joints,)) if len(self._body_mm) == n_frames and self._body_mm else None,
-            face_px=stacked(self._face_px, (FACE_23.num_joints, 2)) if face_enabled else None,
-            face_confidence=stacked(self._face_confidence, (FACE_23.num_joints,)) if face_enabled else None,
-            face_searched=np.array(self._face_searched, dtype=bool) if face_enabled else None,
-            body_crops=np.stack(self._body_crops) if crops and self._body_crops else (np.zeros((0, size, size), np.uint8) if crops else None),
-            face_crops=np.stack(self._face_crops) if crops and face_enabled and self._face_crops else (np.zeros((0, size, size), np.uint8) if crops and face_enabled else None),
+            body_px=_stack(self._body_px, (body_joints, 2), np.float32),
+            body_confidence=_stack(self._body_confidence, (body_joints,), np.float32),
+            body_mm=_stack(self._body_mm, (body_joints, 3), np.float32) if depth else None,
+            body_mm_confidence=_stack(self._body_mm_confidence, (body_joints,), np.float32) if depth else None,
+            face_px=_stack(self._face_px, (face_joints, 2), np.float32) if face else None,
+            face_confidence=_stack(self._face_confidence, (face_joints,), np.float32) if face else None,
+            face_searched=np.array(self._face_searched, dtype=bool) if face else None,
+            body_crops=_stack(self._body_crops, self._crop_shape, np.uint8) if crops else None,
+            face_crops=_stack(self._face_crops, self._crop_shape, np.uint8) if crops and face else None,
             roi=self.roi,
             roi_from_frame=self.roi_from_frame,
         )
+
+    @property
+    def _crop_shape(self) -> tuple[int, int]:
+        return (self.config.crops.size_px, self.config.crops.size_px)
 
     def close(self) -> None:
         self.pose.close()
         if self.face_mesh is not None:
             self.face_mesh.close()
+
+
+def _stack(frames: list[np.ndarray], shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """Per-frame arrays stacked along a new time axis; an empty `[0, *shape]` array for no frames."""
+    return np.stack(frames).astype(dtype, copy=False) if frames else np.zeros((0, *shape), dtype=dtype)
