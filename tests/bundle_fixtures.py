@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
+from semiology.cli import loso_eval
 from semiology.config import config_from_dict
-from semiology.evaluate.run import run_experiment
-from semiology.evaluate.study import check_experiment
 from semiology.experiment import ExperimentConfig
 from semiology.io.records import SeizureRecord
 from semiology.synthetic import CohortSpec, make_cohort
@@ -59,11 +60,15 @@ _BUILT: dict[Path, TinyBundle] = {}
 
 
 def tiny_bundle(root: Path) -> TinyBundle:
-    """The session's tiny bundle under `root`, trained on first use."""
+    """The session's tiny bundle under `root`, trained on first use through `tools/loso_eval.py --bundle`."""
     if root not in _BUILT:
-        config = config_from_dict(TINY_STUDY, ExperimentConfig, source="tests/bundle_fixtures.py")
-        check_experiment(config, "tests/bundle_fixtures.py")
-        run_experiment(config, root / "report", source="tests", progress=False, bundle_dir=root / "bundle")
+        root.mkdir(parents=True, exist_ok=True)
+        config_file = root / "tiny.yaml"
+        config_file.write_text(yaml.safe_dump(TINY_STUDY), encoding="utf-8")
+        status = loso_eval(["--config", str(config_file), "--out", str(root / "report"), "--bundle", str(root / "bundle"), "--no-progress"])
+        if status != 0:
+            raise RuntimeError(f"tools/loso_eval.py --bundle failed with status {status}")
+        config = config_from_dict(TINY_STUDY, ExperimentConfig, source=str(config_file))
         _BUILT[root] = TinyBundle(path=root / "bundle", report_dir=root / "report", config=config)
     return _BUILT[root]
 
