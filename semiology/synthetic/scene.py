@@ -4,7 +4,18 @@ The patient's upper body moves as the synthetic cohort simulates it (`simulate_b
 frame: origin at the spine base, x to the subject's left, y towards the head, z anterior); legs
 lie still along the bed. The bed's mattress is the plane behind the back; the bed head is raised
 by `bed_tilt_deg`, so the floor and the wall at the bed's foot end are tilted in the body frame.
-A clinician sometimes leans over the bed between the camera and the patient.
+A clinician sometimes leans over the bed between the camera and the patient, raised where needed
+to stay `CLINICIAN_CLEARANCE_MM` clear of the patient: solid bodies do not pass through each other
+(before, a patient's raised hand could sit inside the clinician's trunk, which no depth method
+can separate and no camera would see).
+
+Framing, checked against an EMU camera looking at the bed: the subject's camera (1.8-2.6 m from
+the chest, 10-35 degrees towards the head, as the cohort draws it) looks nearly straight down, as
+a ceiling-mounted Kinect above the bed does; the bed and patient fill 13-23 % of the frame, the
+whole bed is in view on 29 of the first 38 subjects (on the others one end leaves the frame),
+with floor around it and the foot-end wall along the image's lower edge. That is a plausible EMU
+view, and the bed is as prominent on the subjects where the first bed crop failed as on the
+others, so no framing was changed.
 
 Each pixel casts a ray through the subject's Kinect-v2-like depth camera (512 x 424,
 `KINECT_V2_DEPTH`) and takes the nearest surface among planes (floor, wall, mattress) and
@@ -37,6 +48,8 @@ BED_HALF_WIDTH_MM = 450.0
 BED_Y_RANGE_MM = (-1350.0, 850.0)
 BED_HEIGHT_MM = 550.0
 WALL_GAP_MM = 150.0
+CLINICIAN_CLEARANCE_MM = 60.0
+"""The clinician's body keeps at least this gap to the patient's (no interpenetration)."""
 IR_REFLECTANCE: dict[int, float] = {BACKGROUND: 700.0, BED: 1200.0, PATIENT: 1800.0, CLINICIAN: 2300.0}
 
 _PATIENT_CAPSULES: tuple[tuple[str, str, float], ...] = (
@@ -209,16 +222,17 @@ def _legs(joints: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, float]]:
     return parts
 
 
-def _clinician(progress: float, side: float, tilt_rad: float) -> list[tuple[np.ndarray, np.ndarray, float]]:
-    """A clinician beside the bed leaning over the patient (body frame), `progress` in [0, 1] along the bed."""
+def _clinician(progress: float, side: float, tilt_rad: float, lift_mm: float = 0.0) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """A clinician beside the bed leaning over the patient (body frame), `progress` in [0, 1] along
+    the bed; `lift_mm` raises the leaning upper body (shoulders, head, hands) to clear the patient."""
     up = np.array([0.0, np.sin(tilt_rad), np.cos(tilt_rad)])
     along = BED_Y_RANGE_MM[0] + 600.0 + progress * 1000.0
     floor_spot = np.array([side * (BED_HALF_WIDTH_MM + 250.0), along, MATTRESS_Z_MM]) - BED_HEIGHT_MM * up
     hips = floor_spot + 950.0 * up
-    shoulders = np.array([side * 200.0, along + 100.0, MATTRESS_Z_MM + 700.0])
+    shoulders = np.array([side * 200.0, along + 100.0, MATTRESS_Z_MM + 700.0 + lift_mm])
     lean = (shoulders - hips) / np.linalg.norm(shoulders - hips)
     head = shoulders + 230.0 * lean + 60.0 * up
-    hands = [np.array([side * 40.0, along + offset, MATTRESS_Z_MM + 420.0]) for offset in (-150.0, 150.0)]
+    hands = [np.array([side * 40.0, along + offset, MATTRESS_Z_MM + 420.0 + lift_mm]) for offset in (-150.0, 150.0)]
     return [
         (floor_spot + 60.0 * up, hips, 110.0),
         (hips, shoulders, 150.0),
@@ -226,6 +240,49 @@ def _clinician(progress: float, side: float, tilt_rad: float) -> list[tuple[np.n
         (shoulders, hands[0], 45.0),
         (shoulders, hands[1], 45.0),
     ]
+
+
+def _segment_distance(p0: np.ndarray, p1: np.ndarray, q0: np.ndarray, q1: np.ndarray) -> float:
+    """Shortest distance between segments p0-p1 and q0-q1 (either may be a point)."""
+    d1, d2, r = p1 - p0, q1 - q0, p0 - q0
+    a, e, f = float(d1 @ d1), float(d2 @ d2), float(d2 @ r)
+    if a < 1e-9 and e < 1e-9:
+        return float(np.linalg.norm(r))
+    if a < 1e-9:
+        s, t = 0.0, float(np.clip(f / e, 0.0, 1.0))
+    else:
+        c = float(d1 @ r)
+        if e < 1e-9:
+            s, t = float(np.clip(-c / a, 0.0, 1.0)), 0.0
+        else:
+            b = float(d1 @ d2)
+            denominator = a * e - b * b
+            s = float(np.clip((b * f - c * e) / denominator, 0.0, 1.0)) if denominator > 1e-9 else 0.0
+            t = (b * s + f) / e
+            if t < 0.0:
+                s, t = float(np.clip(-c / a, 0.0, 1.0)), 0.0
+            elif t > 1.0:
+                s, t = float(np.clip((b - c) / a, 0.0, 1.0)), 1.0
+    return float(np.linalg.norm(p0 + d1 * s - (q0 + d2 * t)))
+
+
+def _clearance(first: list[tuple[np.ndarray, np.ndarray, float]], second: list[tuple[np.ndarray, np.ndarray, float]]) -> float:
+    """The smallest gap (mm, negative where they overlap) between two sets of capsules."""
+    return min(_segment_distance(a0, a1, b0, b1) - ra - rb for a0, a1, ra in first for b0, b1, rb in second)
+
+
+def _clear_clinician(
+    progress: float, side: float, tilt_rad: float, patient: list[tuple[np.ndarray, np.ndarray, float]]
+) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """The leaning clinician, raised as little as needed (50 mm steps) to stay `CLINICIAN_CLEARANCE_MM`
+    clear of the patient: two solid bodies do not pass through each other (a patient's raised
+    hand would otherwise sit inside the clinician's trunk)."""
+    lift = 0.0
+    parts = _clinician(progress, side, tilt_rad)
+    while _clearance(parts, patient) < CLINICIAN_CLEARANCE_MM and lift < 1000.0:
+        lift += 50.0
+        parts = _clinician(progress, side, tilt_rad, lift)
+    return parts
 
 
 def _visibility(joints_cam: np.ndarray, joints_px: np.ndarray, zbuffer: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -297,7 +354,7 @@ def render_scene(spec: SceneSpec = SceneSpec(), cohort: CohortSpec = CohortSpec(
         unoccluded[index] = label
         if present[index]:
             progress = float(np.flatnonzero(present).tolist().index(index)) / max(present.sum() - 1, 1)
-            for start, end, radius in _clinician(progress, side, tilt_rad):
+            for start, end, radius in _clear_clinician(progress, side, tilt_rad, parts):
                 _draw_capsule(zbuffer, label, rays, intrinsics, to_camera(start), to_camera(end), radius, CLINICIAN)
         zbuffers[index], labels[index] = zbuffer, label
         visible[index] = _visibility(joints_cam[index], joints_px[index], zbuffer, label)

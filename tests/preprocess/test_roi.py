@@ -6,9 +6,18 @@ import numpy as np
 import pytest
 
 from semiology.detect.base import Box, Detection, Detector
-from semiology.preprocess.depth import close_pepper_noise, crop_depth, fit_bed_planes
-from semiology.preprocess.roi import crop, crop_offset, expand_box, mask_box, patient_bed_box, select_patient, smooth_boxes, track_patient
-from semiology.synthetic.scene import SceneSpec, render_scene
+from semiology.preprocess.depth import BedPlanes, crop_depth
+from semiology.preprocess.roi import (
+    crop,
+    crop_offset,
+    expand_box,
+    mask_box,
+    patient_bed_box,
+    select_patient,
+    smooth_boxes,
+    track_patient,
+)
+from tests.preprocess.bed_scenes import SUBJECTS, bed_scene
 
 
 def test_expand_box_adds_thirty_percent_each_side_and_clips() -> None:
@@ -44,22 +53,22 @@ def test_crop_and_offset_map_back_to_the_image() -> None:
     assert window.shape == (20, 21) and window[0, 0] == image[v0, u0]
 
 
-def test_patient_bed_box_on_a_synthetic_scene_holds_the_visible_keypoints() -> None:
-    class BedVolumeDetector:
-        """The largest region of the bed volume as a 'person' box: a depth-only stand-in detector."""
+class BedVolumeDetector:
+    """The largest region of the bed volume as a 'person' box: a depth-only stand-in detector."""
 
-        name = "bed_volume"
+    name = "bed_volume"
 
-        def __init__(self, planes: object) -> None:
-            self.planes = planes
+    def __init__(self, planes: BedPlanes) -> None:
+        self.planes = planes
 
-        def detect(self, image: np.ndarray) -> list[Detection]:
-            box = mask_box(crop_depth(image, self.planes)[1])
-            return [] if box is None else [Detection(box, 1.0)]
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        box = mask_box(crop_depth(image, self.planes)[1])
+        return [] if box is None else [Detection(box, 1.0)]
 
-    scene = render_scene(SceneSpec(n_frames=30, seed=2))
-    depth = close_pepper_noise(scene.depth_mm)
-    planes = fit_bed_planes(depth[0])
+
+@pytest.mark.parametrize("subject_index", SUBJECTS)
+def test_patient_bed_box_on_synthetic_scenes_holds_the_visible_keypoints(subject_index: int) -> None:
+    scene, depth, planes = bed_scene(subject_index)
     detector = BedVolumeDetector(planes)
     assert isinstance(detector, Detector)
     bed = mask_box(crop_depth(depth[0], planes)[1])

@@ -8,7 +8,19 @@ import numpy as np
 import pytest
 
 from semiology.io.video import open_video
-from semiology.synthetic.scene import BED, CLINICIAN, PATIENT, Scene, SceneSpec, render_scene, write_scene
+from semiology.synthetic.scene import (
+    BED,
+    CLINICIAN,
+    CLINICIAN_CLEARANCE_MM,
+    PATIENT,
+    Scene,
+    SceneSpec,
+    _clear_clinician,
+    _clearance,
+    _clinician,
+    render_scene,
+    write_scene,
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +68,16 @@ def test_written_scene_reads_back_exactly(scene: Scene, tmp_path: Path, target: 
     assert depth_reader.fps == pytest.approx(scene.fps, rel=1e-3)
     np.testing.assert_array_equal(np.stack([frame.image for frame in depth_reader]), scene.depth_mm)
     np.testing.assert_array_equal(np.stack([frame.image for frame in ir_reader]), scene.ir)
+
+
+def test_clinician_keeps_clear_of_the_patient() -> None:
+    tilt = np.deg2rad(20.0)
+    leaning = _clinician(0.5, 1.0, tilt)
+    hands = [end for _, end, _ in leaning[-2:]]
+    # a patient's raised hand where the clinician's hands would be: the clinician straightens up
+    patient = [(hands[0] - np.array([0.0, 0.0, 150.0]), hands[0], 30.0)]
+    assert _clearance(leaning, patient) < 0
+    cleared = _clear_clinician(0.5, 1.0, tilt, patient)
+    assert _clearance(cleared, patient) >= CLINICIAN_CLEARANCE_MM
+    assert cleared[0][1][2] == leaning[0][1][2], "the clinician stays on the floor (hips), only the upper body rises"
+    assert _clear_clinician(0.5, 1.0, tilt, [(np.zeros(3), np.zeros(3), 10.0)])[2][0][2] == leaning[2][0][2], "no lift when clear"
