@@ -100,7 +100,7 @@ def plot_time_attribution(attribution: SeizureAttribution, path: Path) -> Path:
 def plot_adjacency(attribution: SeizureAttribution, path: Path) -> Path:
     """Per block, `A + B` (layout + learned graph) and `C` (data-dependent, mean over the seizure), summed over subsets."""
     blocks = attribution.adjacency_learned.shape[0]
-    figure = Figure(figsize=(3.2 * blocks, 6.4))
+    figure = Figure(figsize=(4.2 * blocks, 7.2))
     axes = figure.subplots(2, blocks, squeeze=False)
     names = attribution.joint_names
     for block in range(blocks):
@@ -112,7 +112,8 @@ def plot_adjacency(attribution: SeizureAttribution, path: Path) -> Path:
             axis.set_yticks(range(len(names)))
             axis.set_xticklabels(names, rotation=90, fontsize=5)
             axis.set_yticklabels(names, fontsize=5)
-            figure.colorbar(image, ax=axis, fraction=0.046)
+            figure.colorbar(image, ax=axis, fraction=0.046, pad=0.02)
+    figure.subplots_adjust(wspace=0.55, hspace=0.45)
     return _save(figure, path)
 
 
