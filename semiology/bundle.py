@@ -254,15 +254,22 @@ def save_bundle(meta: dict[str, Any], weights: dict[str, dict[str, dict[str, tor
     torch.save(weights, temporary)
     os.replace(temporary, out_dir / WEIGHTS_FILE)
     temporary = out_dir / f".{META_FILE}.{os.getpid()}.tmp"
-    temporary.write_text(json.dumps(meta, indent=2, sort_keys=True, allow_nan=False, default=_json_number) + "\n", encoding="utf-8")
+    temporary.write_text(json.dumps(_finite(meta), indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
     os.replace(temporary, out_dir / META_FILE)
     return out_dir
 
 
-def _json_number(value: Any) -> Any:
+def _finite(value: Any) -> Any:
+    """`value` as standard JSON: numpy scalars become numbers, NaN and infinities (undefined metrics) None."""
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
     if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"object of type {type(value).__name__} is not JSON-able")
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def load_bundle(path: str | Path) -> Bundle:

@@ -95,3 +95,14 @@ def test_record_with_another_layout_is_refused(bundle):
     record.body_2d.layout = "coco_17"
     with pytest.raises(BundleError, match="expects 'upper_body_11'"):
         window_probabilities(loaded, loaded.model("AGCN-pose"), record, 0, record.num_frames)
+
+
+def test_undefined_values_are_stored_as_null(bundle, tmp_path):
+    meta = json.loads((bundle.path / "bundle.json").read_text())
+    meta["models"][0]["selection"]["fold_values"]["threshold"] = [float("nan"), np.float32(0.5)]
+    weights = torch.load(bundle.path / "weights.pt", weights_only=True)
+    save_bundle(meta, weights, tmp_path / "nan")
+    text = (tmp_path / "nan" / "bundle.json").read_text()
+    assert "NaN" not in text
+    assert json.loads(text)["models"][0]["selection"]["fold_values"]["threshold"] == [None, 0.5]
+    load_bundle(tmp_path / "nan")
