@@ -1,1 +1,7 @@
-"""semiology.explain"""
+"""Why a bundled model decided as it did: attributions, adjacency, faithfulness and their rendering.
+
+`attributions.explain_record` (integrated gradients and Grad-CAM per joint and frame, learned
+and data-dependent adjacency, TCN time attributions), `faithfulness` (deletion curves,
+planted-joint mass), `figures` and `video` (drawings, overlay mp4), `page.explain_seizure`
+(one HTML page per seizure; `tools/explain.py`).
+"""
