@@ -27,7 +27,7 @@ from semiology.errors import CacheError, ConfigError
 from semiology.config import config_hash, config_to_dict
 from semiology.evaluate.results import ModelResult, PredictionTable, StudyResult
 from semiology.evaluate.splits import Fold, inner_split
-from semiology.evaluate.study import cap_per_record, data_hash, make_folds
+from semiology.evaluate.study import cap_per_record, data_hash, make_folds, model_result
 from semiology.experiment import ExperimentConfig, ModelConfig, TaskConfig
 from semiology.io.cache import cache_path
 from semiology.io.records import SeizureRecord
@@ -384,16 +384,7 @@ def _collect(config: ExperimentConfig, records: Sequence[SeizureRecord], outputs
             threshold=np.concatenate([np.full(len(part["event"]), part["threshold"]) for _, part in parts]),
             class_names=tuple(task.classes),
         )
-        results.append(
-            ModelResult(
-                task=task.name,
-                model=model.name,
-                class_names=tuple(task.classes),
-                predictions=table,
-                learning_curves={out.fold: out.curves[key] for out in outputs if key in out.curves},
-                selected={out.fold: out.selected[key] for out in outputs if key in out.selected},
-            )
-        )
+        results.append(model_result(task, model, key, table, outputs))
     return results
 
 

@@ -338,17 +338,20 @@ def collect_results(config: ExperimentConfig, records: Sequence[SeizureRecord], 
             threshold=np.concatenate([np.full(len(part["rows"]), part["threshold"]) for _, part in parts]),
             class_names=tuple(task.classes),
         )
-        results.append(
-            ModelResult(
-                task=task.name,
-                model=model.name,
-                class_names=tuple(task.classes),
-                predictions=table,
-                learning_curves={out.fold: out.curves[key] for out in outputs if key in out.curves},
-                selected={out.fold: out.selected[key] for out in outputs if key in out.selected},
-            )
-        )
+        results.append(model_result(task, model, key, table, outputs))
     return results
+
+
+def model_result(task: TaskConfig, model: ModelConfig, key: str, table: PredictionTable, outputs: Sequence) -> ModelResult:
+    """One model's pooled held-out predictions with the curves and choices of every fold that ran it."""
+    return ModelResult(
+        task=task.name,
+        model=model.name,
+        class_names=tuple(task.classes),
+        predictions=table,
+        learning_curves={out.fold: out.curves[key] for out in outputs if key in out.curves},
+        selected={out.fold: out.selected[key] for out in outputs if key in out.selected},
+    )
 
 
 def run_study(config: ExperimentConfig, records: list[SeizureRecord], synthetic: bool, progress: bool = True) -> StudyResult:
