@@ -9,6 +9,11 @@ the per-fold values they came from), the preprocessing (frame rate, windows, bas
 normalisation) and extraction parameters (keypoint layout, source), the cross-validated
 metrics and the data hash. A bundle of another format version, or whose layouts no longer
 match this package's layouts, is refused with a message that says why.
+
+A model configured with `ensemble: N` is stored as all N members (one `SeedEnsemble` state
+dict, keys `members.<i>.…`; `architecture.ensemble` says N), each refitted on all subjects from
+its own member seed, and applied as their mean probability. Integrated gradients of such a
+model explain that mean; Grad-CAM and the AGCN attention maps read its first member.
 """
 
 from __future__ import annotations
@@ -37,9 +42,11 @@ from semiology.layouts import get_layout
 from semiology.models.agcn import AGCN
 from semiology.models.appearance import CROPS, build_encoder
 from semiology.models.encoder import SmallCNNEncoder, encode_frames, freeze
+from semiology.models.ensemble import SeedEnsemble
 from semiology.models.fusion import fuse
 from semiology.models.tcn import TCN
 from semiology.preprocess.resample import resample_record
+from semiology.train.ensemble import member_seeds
 from semiology.train.final import fit_fixed_epochs, select_final_settings
 from semiology.train.fit import predict_logits, predict_proba
 
@@ -96,7 +103,10 @@ class Bundle:
 
 
 def build_network(architecture: dict[str, Any]) -> nn.Module:
-    """An untrained AGCN or TCN from its `architecture` entry in `bundle.json`."""
+    """An untrained AGCN or TCN from its `architecture` entry in `bundle.json` (a `SeedEnsemble` of them when `ensemble` > 1)."""
+    members = int(architecture.get("ensemble", 1))
+    if members > 1:
+        return SeedEnsemble([build_network({**architecture, "ensemble": 1}) for _ in range(members)])
     if architecture["type"] == "agcn":
         return AGCN(
             architecture["num_class"],
@@ -118,9 +128,12 @@ def build_network(architecture: dict[str, Any]) -> nn.Module:
 
 
 def _architecture(model: ModelConfig, config: ExperimentConfig, num_class: int, layout: str, in_channels: int, in_features: int | None) -> dict[str, Any]:
+    ensemble = {"ensemble": model.ensemble} if model.ensemble > 1 else {}
     if model.kind == "tcn":
-        return {"type": "tcn", "num_class": num_class, "in_features": in_features, "channels": list(config.tcn.channels), "kernel_size": config.tcn.kernel_size, "dropout": config.tcn.dropout}
+        return {"type": "tcn", "num_class": num_class, "in_features": in_features, "channels": list(config.tcn.channels),
+                "kernel_size": config.tcn.kernel_size, "dropout": config.tcn.dropout, **ensemble}
     return {
+        **ensemble,
         "type": "agcn",
         "num_class": num_class,
         "layout": layout,
@@ -178,12 +191,16 @@ def build_bundle(
             teacher = None
             if model.kind == "agcn_kd":
                 teacher = predict_logits(fitted[model.teacher], stream.features[rows])
-            network = fit_fixed_epochs(
-                lambda architecture=architecture: build_network(architecture),
-                inputs[rows], stream.labels[rows], len(task.classes), config.train, selection.epochs,
-                seed=config.seed * 1_000_003 + 999_983 + task_index * 101 + model_index,
-                teacher_logits=teacher, distillation=config.distillation,
-            )
+            single = {**architecture, "ensemble": 1}
+            members = [
+                fit_fixed_epochs(
+                    lambda: build_network(single),
+                    inputs[rows], stream.labels[rows], len(task.classes), config.train, selection.epochs,
+                    seed=member_seed, teacher_logits=teacher, distillation=config.distillation,
+                )
+                for member_seed in member_seeds(config.seed * 1_000_003 + 999_983 + task_index * 101 + model_index, model.ensemble)
+            ]
+            network = members[0] if len(members) == 1 else SeedEnsemble(members).eval()
             fitted[model.name] = network
             state_dicts[key] = network.state_dict()
             entry.update(layout=layout, joint_names=list(get_layout(layout).joint_names), architecture=architecture, n_train_windows=int(len(rows)))

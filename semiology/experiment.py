@@ -124,6 +124,12 @@ class ModelConfig:
     section) adds `lstm_fc`, `lstm_fc_extended` and `i3d_head` on 2-s samples of snippet
     features, and `gestures` on whole seizures (`aggregation` over `segments` snippets,
     default `action.segments`).
+
+    `ensemble: N` (agcn, tcn, agcn_kd) trains N members from different seeds in every fold,
+    each choosing its epoch on the inner split, and predicts with their mean probability; the
+    threshold is chosen on the members' mean inner-validation probability, and a student
+    distils from its teacher ensemble's mean prediction. It costs N fits: cheap for a TCN,
+    not for an AGCN.
     """
 
     name: str
@@ -132,6 +138,7 @@ class ModelConfig:
     stream: Literal["body", "face"] = "body"
     teacher: str | None = None
     members: tuple[str, ...] = ()
+    ensemble: int = 1
     aggregation: Literal["mean", "lstm", "blstm"] = "blstm"
     segments: int | None = None
 

@@ -28,7 +28,8 @@ from semiology.models.agcn import AGCN
 from semiology.models.fusion import choose_fusion_weight, choose_threshold, fuse
 from semiology.models.tcn import TCN
 from semiology.preprocess.windows import baseline_pose, feature_window_tensor, keypoint_window_tensor, pair_scale, slice_windows
-from semiology.train.fit import FitResult, fit_classifier, predict_logits, predict_proba
+from semiology.train.ensemble import fit_ensemble
+from semiology.train.fit import FitResult, predict_logits, predict_proba
 
 STREAM_KEYPOINTS = {"body": "body_2d", "face": "face_2d"}
 STREAM_FEATURES = {"body": "body_features", "face": "face_features"}
@@ -68,6 +69,8 @@ def check_experiment(config: ExperimentConfig, source: str) -> None:
                 problems.append(f"{where}.teacher: must name a tcn model of task {model.task!r} (got {model.teacher!r})")
             elif model_names.index(teacher.name) > model_names.index(model.name):
                 problems.append(f"{where}.teacher: the teacher {teacher.name!r} must be listed before its student")
+        if model.ensemble < 1 or (model.ensemble > 1 and model.kind not in ("agcn", "tcn", "agcn_kd")):
+            problems.append(f"{where}.ensemble: at least 1, and above 1 only for an agcn, tcn or agcn_kd model (got {model.ensemble})")
         if model.kind == "fusion":
             if len(model.members) != 2 or any(m not in by_name for m in model.members):
                 problems.append(f"{where}.members: must name two models listed before it (got {list(model.members)})")
@@ -279,7 +282,7 @@ def _run_task(fold, task, task_index, split, config, records, windows, output) -
         teacher_logits = None
         if model.kind == "agcn_kd":
             teacher_logits = predict_logits(fitted[model.teacher].model, stream.features[train_rows])
-        result = fit_classifier(
+        result = fit_ensemble(
             _build_model(model, config, stream, len(task.classes), layout_name),
             inputs[train_rows],
             stream.labels[train_rows],
@@ -288,6 +291,7 @@ def _run_task(fold, task, task_index, split, config, records, windows, output) -
             len(task.classes),
             config.train,
             seed=config.seed * 1_000_003 + fold.index * 1009 + task_index * 101 + model_index,
+            members=model.ensemble,
             teacher_logits=teacher_logits,
             distillation=config.distillation,
         )
