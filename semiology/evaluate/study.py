@@ -218,7 +218,7 @@ def _build_model(model: ModelConfig, config: ExperimentConfig, windows: StreamWi
 
 @dataclass
 class FoldOutput:
-    """What one fold hands back: test predictions, choices made on the inner split, curves."""
+    """What one (fold, task) job hands back: test predictions, choices made on the inner split, curves."""
 
     fold: int
     predictions: dict[str, dict[str, np.ndarray]]
@@ -229,27 +229,60 @@ class FoldOutput:
 _STATE: dict = {}
 
 
-def run_fold(fold: Fold) -> FoldOutput:
-    """Fit and predict every model of the experiment for one outer fold."""
+@dataclass(frozen=True)
+class FoldJob:
+    """One unit of parallel work: the models of one task inside one outer fold."""
+
+    fold: Fold
+    task_index: int
+
+
+def run_job(job: FoldJob) -> FoldOutput:
+    """Fit and predict the models of one task for one outer fold (a worker process runs many)."""
     torch.set_num_threads(1)
     config: ExperimentConfig = _STATE["config"]
     records: list[SeizureRecord] = _STATE["records"]
     windows: dict[tuple[str, str], StreamWindows] = _STATE["windows"]
-    subject_ids = np.array([r.subject_id for r in records])
+    fold, task_index = job.fold, job.task_index
+    task = config.tasks[task_index]
     output = FoldOutput(fold=fold.index, predictions={}, selected={}, curves={})
-    for task_index, task in enumerate(config.tasks):
-        labelled = np.array([i for i, r in enumerate(records) if r.labels.get(task.name) in task.classes])
-        train_records = np.intersect1d(fold.train_idx, labelled)
-        test_records = np.intersect1d(fold.test_idx, labelled)
-        if len(test_records) == 0:
-            continue
-        task_labels = np.array([task.classes.index(records[i].labels[task.name]) for i in train_records])
-        inner_train, inner_val = inner_split(
-            subject_ids[train_records], task_labels, config.train.val_fraction, seed=config.seed + 7919 * fold.index + task_index
-        )
-        split = (train_records[inner_train], train_records[inner_val], test_records)
-        _run_task(fold, task, task_index, split, config, records, windows, output)
+    subject_ids = np.array([r.subject_id for r in records])
+    labelled = np.array([i for i, r in enumerate(records) if r.labels.get(task.name) in task.classes])
+    train_records = np.intersect1d(fold.train_idx, labelled)
+    test_records = np.intersect1d(fold.test_idx, labelled)
+    if len(test_records) == 0:
+        return output
+    task_labels = np.array([task.classes.index(records[i].labels[task.name]) for i in train_records])
+    inner_train, inner_val = inner_split(
+        subject_ids[train_records], task_labels, config.train.val_fraction, seed=config.seed + 7919 * fold.index + task_index
+    )
+    split = (train_records[inner_train], train_records[inner_val], test_records)
+    _run_task(fold, task, task_index, split, config, records, windows, output)
     return output
+
+
+def plan_jobs(config: ExperimentConfig, windows: dict[tuple[str, str], StreamWindows], folds: Sequence[Fold]) -> list[FoldJob]:
+    """Every (fold, task) job, the costliest tasks first so that two workers finish together.
+
+    Longest-first ordering of many small jobs keeps both cores busy to the end; one job per
+    fold would leave a worker idle for most of the last fold when the fold count is odd. The
+    cost of a task is estimated from its models: an AGCN costs in proportion to its joints,
+    a TCN little. Results do not depend on the order: every seed is derived from the fold,
+    task and model indices.
+    """
+
+    def cost(task_index: int) -> float:
+        task = config.tasks[task_index]
+        total = 0.0
+        for model in config.models:
+            if model.task == task.name and model.kind in ("agcn", "agcn_kd"):
+                total += windows[(task.name, model.stream)].keypoints.shape[3]
+            elif model.task == task.name:
+                total += 1.0
+        return total
+
+    order = sorted(range(len(config.tasks)), key=lambda index: -cost(index))
+    return [FoldJob(fold, task_index) for task_index in order for fold in folds]
 
 
 def _run_task(fold, task, task_index, split, config, records, windows, output) -> None:
@@ -366,17 +399,18 @@ def run_study(config: ExperimentConfig, records: list[SeizureRecord], synthetic:
             windows[(task.name, stream)] = build_stream_windows(records, task, stream, config)
     folds = make_folds(records, config)
     _STATE.update(config=config, records=records, windows=windows)
-    workers = max(1, min(config.evaluation.workers, len(folds)))
-    bar = tqdm(total=len(folds), desc=f"{config.name}: folds", unit="fold", disable=not progress)
+    jobs = plan_jobs(config, windows, folds)
+    workers = max(1, min(config.evaluation.workers, len(jobs)))
+    bar = tqdm(total=len(jobs), desc=f"{config.name}: {len(folds)} folds x {len(config.tasks)} tasks", unit="job", disable=not progress)
     outputs = []
     if workers == 1:
-        for fold in folds:
-            outputs.append(run_fold(fold))
+        for job in jobs:
+            outputs.append(run_job(job))
             bar.update()
     else:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            for output in pool.map(run_fold, folds):
+            for output in pool.map(run_job, jobs):
                 outputs.append(output)
                 bar.update()
     bar.close()

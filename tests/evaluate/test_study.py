@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from semiology.config import config_from_dict
+from semiology.config import config_from_dict, override
 from semiology.errors import ConfigError
 from semiology.evaluate import study as study_module
 from semiology.evaluate.run import run_experiment
@@ -59,11 +59,12 @@ def small_run(tmp_path_factory):
         again = run_experiment(config, tmp_path_factory.mktemp("again"), source="test", progress=False)
     finally:
         study_module.inner_split = original
-    return run, again, calls
+    parallel = run_experiment(override(config, {"evaluation.workers": 2}), tmp_path_factory.mktemp("parallel"), source="test", progress=False)
+    return run, again, calls, parallel
 
 
 def test_every_seizure_is_predicted_once_by_its_own_fold(small_run):
-    run, _, calls = small_run
+    run, _, calls, _ = small_run
     study = run.study
     assert len(study.folds) == 6
     for model in study.models:
@@ -78,14 +79,14 @@ def test_every_seizure_is_predicted_once_by_its_own_fold(small_run):
 
 
 def test_model_selection_never_sees_the_held_out_subject(small_run):
-    run, _, calls = small_run
+    run, _, calls, _ = small_run
     assert len(calls) == 2 * len(run.study.folds), "one inner split per fold, in each of the two runs"
     for fold, seen in zip(run.study.folds * 2, calls):
         assert not seen & set(run.study.fold_subjects[fold.index])
 
 
 def test_choices_are_recorded_per_fold(small_run):
-    run, _, _ = small_run
+    run, _, _, _ = small_run
     by_name = {model.model: model for model in run.study.models}
     assert all(0 < choice["epoch"] <= 2 for choice in by_name["AGCN-pose"].selected.values())
     assert all(0.0 <= choice["fusion_weight"] <= 1.0 for choice in by_name["fusion"].selected.values())
@@ -93,13 +94,34 @@ def test_choices_are_recorded_per_fold(small_run):
 
 
 def test_reports_are_written_and_deterministic(small_run):
-    run, again, _ = small_run
+    run, again, _, _ = small_run
     for name in ("report.md", "report.html", "metrics.json", "predictions.csv", "folds.csv"):
         assert run.files[name].is_file()
     assert run.files["metrics.json"].read_bytes() == again.files["metrics.json"].read_bytes()
     metrics = json.loads(run.files["metrics.json"].read_text())
     assert metrics["synthetic"] is True
     assert "SYNTHETIC" in run.table and "AGCN-pose+KD" in run.table
+
+
+def test_two_workers_give_the_same_predictions_as_one(small_run):
+    run, _, _, parallel = small_run
+    assert run.files["predictions.csv"].read_bytes() == parallel.files["predictions.csv"].read_bytes()
+    assert run.files["folds.csv"].read_bytes() == parallel.files["folds.csv"].read_bytes()
+
+
+def test_jobs_put_the_costliest_task_first_and_cover_every_fold():
+    config = config_from_dict(
+        {**SMALL, "tasks": [{"name": "dystonia", "classes": ["no", "yes"]}, {"name": "emotion", "classes": ["no", "yes"]}],
+         "models": [{"name": "TCN-pose", "task": "dystonia", "kind": "tcn", "stream": "body"},
+                    {"name": "AGCN-face", "task": "emotion", "kind": "agcn", "stream": "face"}]},
+        ExperimentConfig, source="test",
+    )
+    windows = {("dystonia", "body"): study_module.StreamWindows(np.zeros((1, 3, 4, 11, 1)), None, np.zeros(1), np.zeros(1), np.zeros(1)),
+               ("emotion", "face"): study_module.StreamWindows(np.zeros((1, 3, 4, 23, 1)), None, np.zeros(1), np.zeros(1), np.zeros(1))}
+    folds = study_module.loso_folds(["a", "b", "c"])
+    jobs = study_module.plan_jobs(config, windows, folds)
+    assert [job.task_index for job in jobs] == [1, 1, 1, 0, 0, 0]
+    assert sorted((job.fold.index, job.task_index) for job in jobs) == [(f, t) for f in range(3) for t in range(2)]
 
 
 def test_cross_field_config_errors_are_listed_together():
