@@ -41,7 +41,7 @@ def load_records(config: ExperimentConfig, source: str) -> tuple[list[SeizureRec
     for task in config.tasks:
         column = task.label or task.name
         label_values[column] = tuple(dict.fromkeys(label_values.get(column, ()) + tuple(task.classes)))
-    return load_study_records(config.data, source, label_values)
+    return load_study_records(config.data, source, label_values, workers=config.evaluation.workers)
 
 
 def run_experiment(

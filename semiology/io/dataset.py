@@ -12,8 +12,10 @@ from semiology.io.records import SeizureRecord
 from semiology.synthetic import make_cohort
 
 
-def load_study_records(data: DataConfig, source: str, label_values: dict[str, tuple[str, ...]] | None = None) -> tuple[list[SeizureRecord], bool]:
-    """The records of a study and whether they are synthetic.
+def load_study_records(
+    data: DataConfig, source: str, label_values: dict[str, tuple[str, ...]] | None = None, workers: int = 1
+) -> tuple[list[SeizureRecord], bool]:
+    """The records of a study and whether they are synthetic (a synthetic cohort is simulated by `workers` processes).
 
     `cache` reads every `*.npz` record under `data.cache_dir` (written by the extraction
     tools, or by users who bring their own keypoints); an unreadable record stops the study
@@ -21,7 +23,7 @@ def load_study_records(data: DataConfig, source: str, label_values: dict[str, tu
     would bias the numbers.
     """
     if data.source == "synthetic":
-        return make_cohort(data.synthetic), True
+        return make_cohort(data.synthetic, workers), True
     if data.source == "manifest":
         return _records_from_manifest(data, source, label_values or {})
     if not data.cache_dir:

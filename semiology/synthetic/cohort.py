@@ -17,7 +17,9 @@ can predict them from identity alone, so above-chance scores reveal the leak.
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -425,13 +427,33 @@ def _iterate_plans(spec: CohortSpec) -> Iterator[tuple[SubjectTraits, SeizurePla
             yield traits, plan, rng
 
 
-def make_cohort(spec: CohortSpec = CohortSpec()) -> list[SeizureRecord]:
+def make_cohort(spec: CohortSpec = CohortSpec(), workers: int = 1) -> list[SeizureRecord]:
     """The synthetic cohort of `spec`: one `SeizureRecord` per seizure, subject by subject.
 
     Deterministic: the same spec gives identical arrays (every subject and seizure draws from
-    its own node of the seed tree of `spec.seed`). With `spec.canary` it is the leakage canary
+    its own node of the seed tree of `spec.seed`), whatever `workers` (processes that simulate
+    seizures in parallel). With `spec.canary` it is the leakage canary
     of the module docstring: dystonia/emotion labels are per-subject coin tosses carried by no
     movement, while subject identity is strongly encoded, so only a split that mixes a
     subject's seizures between training and test can score above chance on them.
     """
-    return [simulate_record(traits, plan, spec, rng) for traits, plan, rng in _iterate_plans(spec)]
+    if workers <= 1:
+        return [simulate_record(traits, plan, spec, rng) for traits, plan, rng in _iterate_plans(spec)]
+    plans = make_plans(spec)
+    frames = [plan.n_frames for _, plan in plans]
+    # Longest seizures first, in as many interleaved shares as the pool has room for, so that
+    # the workers finish together; each share replays the cheap planning to reach its seeds.
+    order = [int(index) for index in np.argsort(frames, kind="stable")[::-1]]
+    shares = [order[start :: 4 * workers] for start in range(4 * workers)]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        simulated = pool.map(_simulate_share, [spec] * len(shares), shares)
+        by_index = {index: record for share, records in zip(shares, simulated, strict=True) for index, record in zip(share, records, strict=True)}
+    return [by_index[index] for index in range(len(plans))]
+
+
+def _simulate_share(spec: CohortSpec, indices: list[int]) -> list[SeizureRecord]:
+    """The records of the seizures at `indices` (positions in `make_plans(spec)`), in that order."""
+    wanted = set(indices)
+    records = {index: simulate_record(traits, plan, spec, rng) for index, (traits, plan, rng) in enumerate(_iterate_plans(spec)) if index in wanted}
+    return [records[index] for index in indices]

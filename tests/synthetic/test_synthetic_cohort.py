@@ -113,8 +113,9 @@ def _dominant_frequency_hz(signal: np.ndarray, fps: float, above_hz: float = 0.3
     return float(frequencies[usable][np.argmax(power.sum(axis=1)[usable])])
 
 
-def test_same_spec_gives_identical_arrays_and_another_seed_differs(small: list[SeizureRecord]) -> None:
-    again = make_cohort(SMALL)
+@pytest.mark.parametrize("workers", [1, 2])
+def test_same_spec_gives_identical_arrays_and_another_seed_differs(small: list[SeizureRecord], workers: int) -> None:
+    again = make_cohort(SMALL, workers=workers)
     assert [record.seizure_id for record in again] == [record.seizure_id for record in small]
     for first, second in zip(small, again):
         for stream in ("body_3d", "body_2d", "face_2d"):
