@@ -1,16 +1,37 @@
 """Which joints, landmarks and moments drove a bundled model's decision on one seizure.
 
 For AGCN streams: joint x time attributions by integrated gradients (captum) and by Grad-CAM
-over the last graph block. The integrated-gradients baseline is the recording at rest: every
-coordinate channel 0, which in the windows' normalised, pre-ictal-baseline-subtracted frame
-puts each joint at the recording's mean pre-ictal position, with the confidence channel kept
-as observed. The attributions therefore answer "which joints' displacement from rest, where
-and when, moved the logit" -- an all-zero baseline would also switch every detection off
-(confidence 0) and spread most of the mass evenly over the confidence channel of all joints;
-and per block the adjacency the model mixes joints with: the layout graph plus the learned
-graph (A + B) and the data-dependent graph C averaged over the seizure's windows. For TCN
-streams: time attributions by integrated gradients over the appearance features from an
-all-zero baseline (the recording's mean pre-ictal features, since windows are baseline-subtracted).
+over the last graph block; per block the adjacency the model mixes joints with (the layout
+graph plus the learned graph A + B, and the data-dependent graph C averaged over the seizure's
+windows). For TCN streams: time attributions by integrated gradients over the appearance
+features.
+
+What integrated gradients explain. The output is the explained class's log-odds against the
+others, z_t - logsumexp(z_others) (for two classes the logit difference), not the class's raw
+logit: a softmax decision does not change when every logit moves by the same amount, so
+attributing one raw logit also credits input changes that move all logits together and leave
+the decision alone. This is the adjustment DeepLIFT (Shrikumar et al., 2017, "adjustments for
+softmax layers") recommends -- explain logits relative to the other classes' -- and for two
+classes it is exactly the log-odds. `objective="logit"` keeps the raw logit for comparison.
+
+The baseline is the recording at rest: every coordinate channel 0, which in the windows'
+normalised, pre-ictal-baseline-subtracted frame puts each joint at the recording's mean
+pre-ictal position, with the confidence channel kept as observed. The attributions therefore
+answer "which joints' displacement from rest, where and when, moved the decision" (an all-zero
+baseline would also switch every detection off and spread mass over the confidence channel).
+For TCN streams the baseline is all-zero features: the recording's mean pre-ictal features,
+since windows are baseline-subtracted.
+
+How they are read. Per window, frame and joint, IG is summed over the joint's channels: the
+signed contribution of that joint's displacement to the log-odds (`joint_time_ig_signed`).
+Positive values are evidence FOR the explained class, negative values evidence against it
+(e.g. movement the model has learnt to associate with the other class). The importance shown
+in every figure, the overlay video, the HTML page, the planted-joint share and the deletion
+order is the positive part (`joint_time_ig`), the analogue of Grad-CAM's ReLU, which keeps
+only features with a positive influence on the class. The previous reading, the magnitude
+|IG| summed over channels, which adds evidence for and against, is kept as
+`joint_time_ig_abs` (method `integrated_gradients_abs`). TCN time attributions are read the
+same way (`time_ig` positive part, `time_ig_abs` magnitude).
 
 Windows cover the whole recording (pre-ictal, ictal and post-ictal), so attributions can be
 read against the clinical onset and offset; per-frame values are averaged where windows overlap.
@@ -30,15 +51,20 @@ from semiology.io.records import SeizureRecord
 from semiology.layouts import get_layout
 
 IG_STEPS = 32
+OBJECTIVES = ("log_odds", "logit")
+IMPORTANCE_METHODS = ("integrated_gradients", "integrated_gradients_abs", "grad_cam")
 
 
 @dataclass
 class SeizureAttribution:
     """Attributions of one model for one seizure, on the bundle's frame grid (`fps`).
 
-    `joint_time_ig` / `joint_time_gradcam` are `[T, V]` (AGCN) and `time_ig` is `[T]` (TCN);
-    `adjacency_learned` / `adjacency_data` are `[blocks, K, V, V]`. `probability` is the
-    seizure-level probability of each class (mean over the windows of the trained segment).
+    `joint_time_ig` (positive part: evidence for the class), `joint_time_ig_signed`,
+    `joint_time_ig_abs` (magnitude, the earlier reading) and `joint_time_gradcam` are `[T, V]`
+    (AGCN); `time_ig` (positive part) and `time_ig_abs` are `[T]` (TCN); `adjacency_learned` /
+    `adjacency_data` are `[blocks, K, V, V]`. `objective` is what IG explained (`log_odds` or
+    `logit`, see the module docstring). `probability` is the seizure-level probability of each
+    class (mean over the windows of the trained segment).
     """
 
     seizure_id: str
@@ -57,9 +83,13 @@ class SeizureAttribution:
     threshold: float
     window_start_s: np.ndarray
     window_prob: np.ndarray
+    objective: str = "log_odds"
     joint_time_ig: np.ndarray | None = None
+    joint_time_ig_signed: np.ndarray | None = None
+    joint_time_ig_abs: np.ndarray | None = None
     joint_time_gradcam: np.ndarray | None = None
     time_ig: np.ndarray | None = None
+    time_ig_abs: np.ndarray | None = None
     adjacency_learned: np.ndarray | None = None
     adjacency_data: np.ndarray | None = None
     extra: dict = field(default_factory=dict)
@@ -76,11 +106,17 @@ class SeizureAttribution:
         return np.arange(self.num_frames) / self.fps
 
     def joint_importance(self, first_s: float | None = None, last_s: float | None = None, method: str = "integrated_gradients") -> np.ndarray:
-        """Attribution mass per joint `[V]` between two times (default: the ictal period); `method` `integrated_gradients` or `grad_cam`."""
+        """Attribution mass per joint `[V]` between two times (default: the ictal period).
+
+        `method`: `integrated_gradients` (positive part, evidence for the class),
+        `integrated_gradients_abs` (|IG|, evidence for and against) or `grad_cam`.
+        """
+        if method not in IMPORTANCE_METHODS:
+            raise ValueError(f"unknown attribution method {method!r}; expected one of {IMPORTANCE_METHODS}")
         first_s = self.onset_s if first_s is None else first_s
         last_s = self.offset_s if last_s is None else last_s
         frames = slice(int(round(first_s * self.fps)), int(round(last_s * self.fps)))
-        values = {"integrated_gradients": self.joint_time_ig, "grad_cam": self.joint_time_gradcam}[method]
+        values = {"integrated_gradients": self.joint_time_ig, "integrated_gradients_abs": self.joint_time_ig_abs, "grad_cam": self.joint_time_gradcam}[method]
         return values[frames].sum(axis=0)
 
     def save(self, path: Path) -> Path:
@@ -93,13 +129,14 @@ class SeizureAttribution:
             "generalisation_s": np.float64(np.nan if self.generalisation_s is None else self.generalisation_s),
             "classes": np.array(self.classes),
             "target_class": np.array(self.classes[self.target]),
+            "objective": np.array(self.objective),
             "joint_names": np.array(self.joint_names),
             "probability": self.probability,
             "threshold": np.float64(self.threshold),
             "window_start_s": self.window_start_s,
             "window_prob": self.window_prob,
         }
-        for name in ("joint_time_ig", "joint_time_gradcam", "time_ig", "adjacency_learned", "adjacency_data"):
+        for name in ("joint_time_ig", "joint_time_ig_signed", "joint_time_ig_abs", "joint_time_gradcam", "time_ig", "time_ig_abs", "adjacency_learned", "adjacency_data"):
             value = getattr(self, name)
             if value is not None:
                 arrays[name] = value
@@ -127,6 +164,36 @@ def rest_baseline(inputs: np.ndarray) -> np.ndarray:
     return baseline
 
 
+def log_odds(logits: torch.Tensor) -> torch.Tensor:
+    """`[N, K]` logits -> each class's log-odds against the others, z_k - logsumexp(z_others)."""
+    classes = logits.shape[1]
+    own = torch.eye(classes, dtype=torch.bool, device=logits.device)
+    others = logits[:, None, :].expand(-1, classes, -1).masked_fill(own, float("-inf"))
+    return logits - torch.logsumexp(others, dim=2)
+
+
+class LogOdds(torch.nn.Module):
+    """Wraps a classifier: output column k is class k's log-odds against the others, z_k - logsumexp(z_others).
+
+    The quantity a softmax decision depends on: adding a constant to every logit leaves it
+    unchanged (see the module docstring). For two classes, column 1 is z_1 - z_0.
+    """
+
+    def __init__(self, network: torch.nn.Module) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return log_odds(self.network(x))
+
+
+def explained_output(network: torch.nn.Module, objective: str) -> torch.nn.Module:
+    """The network whose outputs integrated gradients explain: its log-odds (`log_odds`) or its raw logits (`logit`)."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"unknown attribution objective {objective!r}; expected one of {OBJECTIVES}")
+    return LogOdds(network) if objective == "log_odds" else network
+
+
 def integrated_gradients(network: torch.nn.Module, inputs: np.ndarray, target: int, steps: int = IG_STEPS, baseline: np.ndarray | None = None) -> np.ndarray:
     """Integrated gradients of the `target` logit w.r.t. `inputs` from `baseline` (default all zeros), same shape as `inputs`."""
     explainer = IntegratedGradients(network)
@@ -136,24 +203,44 @@ def integrated_gradients(network: torch.nn.Module, inputs: np.ndarray, target: i
     return attributions.detach().numpy()
 
 
-def grad_cam(network: torch.nn.Module, inputs: np.ndarray, target: int) -> np.ndarray:
+def joint_readings(attributions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-window `[N, T, V]` readings of AGCN attributions `[N, C, T, V, M]` (first person).
+
+    Returns the evidence for the class (positive part of each joint's signed sum over its
+    channels), that signed sum, and the magnitude (|attribution| summed over channels).
+    """
+    per_channel = attributions[..., 0]
+    signed = per_channel.sum(axis=1)
+    return np.clip(signed, 0.0, None), signed, np.abs(per_channel).sum(axis=1)
+
+
+def grad_cam(network: torch.nn.Module, inputs: np.ndarray, target: int, objective: str = "log_odds") -> np.ndarray:
     """Grad-CAM over the AGCN's last block: `[N, T, V]`, ReLU of the gradient-weighted feature map.
 
+    The gradient is that of the class's log-odds (default) or raw logit, as for integrated gradients.
     The map's time axis (shortened by temporal strides) is stretched back to the input's frames.
     """
     x = torch.from_numpy(np.ascontiguousarray(inputs))
     pooled, feature_map = network.forward_features(x)
     feature_map.retain_grad()
+    if objective not in OBJECTIVES:
+        raise ValueError(f"unknown attribution objective {objective!r}; expected one of {OBJECTIVES}")
     logits = network.fc(pooled)
-    logits[:, target].sum().backward()
+    explained = log_odds(logits) if objective == "log_odds" else logits
+    explained[:, target].sum().backward()
     weights = feature_map.grad.mean(dim=(2, 3), keepdim=True)
     cam = torch.relu((weights * feature_map).sum(dim=1)).detach()
     stretched = torch.nn.functional.interpolate(cam[:, None], size=(inputs.shape[2], inputs.shape[3]), mode="nearest")
     return stretched[:, 0].numpy()
 
 
-def explain_record(bundle: Bundle, model: BundledModel, record: SeizureRecord, target: int | None = None, steps: int = IG_STEPS) -> SeizureAttribution:
-    """Attributions of a network model (not a fusion) for a prepared record (see `prepare_record`)."""
+def explain_record(
+    bundle: Bundle, model: BundledModel, record: SeizureRecord, target: int | None = None, steps: int = IG_STEPS, objective: str = "log_odds"
+) -> SeizureAttribution:
+    """Attributions of a network model (not a fusion) for a prepared record (see `prepare_record`).
+
+    `objective`: integrated gradients of the class's log-odds (default) or of its raw logit.
+    """
     if model.network is None:
         raise ValueError(f"model {model.name!r} is a {model.kind}: explain its member streams instead")
     target = len(model.classes) - 1 if target is None else target
@@ -169,16 +256,19 @@ def explain_record(bundle: Bundle, model: BundledModel, record: SeizureRecord, t
         seizure_id=record.seizure_id, model=model.name, task=model.task, kind=model.kind, stream=model.stream,
         classes=model.classes, target=target, fps=fps, onset_s=record.onset_s, offset_s=record.offset_s,
         generalisation_s=record.generalisation_s, joint_names=tuple(get_layout(keypoints.layout).joint_names),
-        probability=probability, threshold=model.threshold, window_start_s=starts_s, window_prob=window_prob,
+        probability=probability, threshold=model.threshold, window_start_s=starts_s, window_prob=window_prob, objective=objective,
     )
     baseline = rest_baseline(inputs) if model.reads_keypoints else None
-    attributions = integrated_gradients(model.network, inputs, target, steps, baseline)
+    attributions = integrated_gradients(explained_output(model.network, objective), inputs, target, steps, baseline)
     if not model.reads_keypoints:
-        result.time_ig = _overlap_average(np.abs(attributions).sum(axis=2), starts, record.num_frames)
+        result.time_ig = _overlap_average(np.clip(attributions.sum(axis=2), 0.0, None), starts, record.num_frames)
+        result.time_ig_abs = _overlap_average(np.abs(attributions).sum(axis=2), starts, record.num_frames)
         return result
-    joint_time = np.abs(attributions[..., 0]).sum(axis=1)
-    result.joint_time_ig = _overlap_average(joint_time, starts, record.num_frames)
-    result.joint_time_gradcam = _overlap_average(grad_cam(model.network, inputs, target), starts, record.num_frames)
+    evidence_for, signed, magnitude = joint_readings(attributions)
+    result.joint_time_ig = _overlap_average(evidence_for, starts, record.num_frames)
+    result.joint_time_ig_signed = _overlap_average(signed, starts, record.num_frames)
+    result.joint_time_ig_abs = _overlap_average(magnitude, starts, record.num_frames)
+    result.joint_time_gradcam = _overlap_average(grad_cam(model.network, inputs, target, objective), starts, record.num_frames)
     ictal = (starts_s + bundle.config.windows.window_s > record.onset_s) & (starts_s < record.offset_s)
     with torch.no_grad():
         maps = model.network.attention_maps(torch.from_numpy(inputs[ictal] if ictal.any() else inputs))

@@ -35,7 +35,7 @@ def rest_positions(coords: np.ndarray) -> np.ndarray:
 
 
 def plot_joint_importance(attribution: SeizureAttribution, layout_name: str, positions: np.ndarray, path: Path, planted: tuple[str, ...] = ()) -> Path:
-    """The layout drawn at `positions` (image pixels), each joint's colour and size its ictal IG share."""
+    """The layout drawn at `positions` (image pixels), each joint's colour and size its share of the ictal IG evidence for the class."""
     importance = attribution.joint_importance()
     share = importance / importance.sum() if importance.sum() > 0 else importance
     layout = get_layout(layout_name)
@@ -47,7 +47,7 @@ def plot_joint_importance(attribution: SeizureAttribution, layout_name: str, pos
     for name in planted:
         index = layout.index(name)
         axis.scatter(*positions[index], s=40, marker="x", color="tab:cyan", zorder=3)
-    figure.colorbar(points, ax=axis, label="share of ictal IG attribution")
+    figure.colorbar(points, ax=axis, label=f"share of ictal IG evidence for {attribution.classes[attribution.target]!r}")
     axis.invert_yaxis()
     axis.set_aspect("equal")
     axis.set_title(f"{attribution.model}: joint importance" + ("\n(x: planted joints)" if planted else ""), fontsize=9)
@@ -62,7 +62,7 @@ def plot_joint_time(attribution: SeizureAttribution, path: Path) -> Path:
     names = attribution.joint_names
     figure = Figure(figsize=(9, 2.2 + 0.36 * len(names)))
     axes = figure.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [3, 3, 1.4]})
-    for axis, values, title in ((axes[0], attribution.joint_time_ig, "integrated gradients |attribution|"), (axes[1], attribution.joint_time_gradcam, "Grad-CAM (last graph block)")):
+    for axis, values, title in ((axes[0], attribution.joint_time_ig, _ig_title(attribution)), (axes[1], attribution.joint_time_gradcam, "Grad-CAM (last graph block)")):
         axis.imshow(values.T, aspect="auto", cmap=COLORMAP, extent=(0, duration, len(names) - 0.5, -0.5), interpolation="nearest")
         axis.set_yticks(range(len(names)))
         axis.set_yticklabels(names, fontsize=6)
@@ -71,6 +71,12 @@ def plot_joint_time(attribution: SeizureAttribution, path: Path) -> Path:
     _plot_window_probability(axes[2], attribution)
     axes[0].legend(loc="upper right", fontsize=7)
     return _save(figure, path)
+
+
+def _ig_title(attribution: SeizureAttribution) -> str:
+    """What the IG panels show: the positive part (evidence for the class) of IG of its log-odds or logit."""
+    explained = "log-odds" if attribution.objective == "log_odds" else "logit"
+    return f"integrated gradients, evidence for {attribution.classes[attribution.target]!r} (positive part, {explained})"
 
 
 def _plot_window_probability(axis, attribution: SeizureAttribution) -> None:
@@ -90,7 +96,7 @@ def plot_time_attribution(attribution: SeizureAttribution, path: Path) -> Path:
     figure = Figure(figsize=(9, 3.6))
     axes = figure.subplots(2, 1, sharex=True)
     axes[0].fill_between(attribution.time_s, attribution.time_ig, step="mid", alpha=0.7)
-    axes[0].set_title(f"{attribution.model}: integrated gradients |attribution| over time", fontsize=9)
+    axes[0].set_title(f"{attribution.model}: {_ig_title(attribution)} over time", fontsize=9)
     _clinical_lines(axes[0], attribution)
     axes[0].legend(loc="upper right", fontsize=7)
     _plot_window_probability(axes[1], attribution)
@@ -122,8 +128,9 @@ def plot_deletion(curves: DeletionCurves, attribution: SeizureAttribution, path:
     figure = Figure(figsize=(5, 3.4))
     axis = figure.subplots()
     k = np.arange(len(curves.top_k))
-    axis.plot(k, curves.top_k, marker="o", label="top-k attributed joints masked")
-    axis.plot(k, curves.random, marker="s", label="k random joints masked (mean)")
+    how = "held at rest" if curves.perturbation == "rest" else "marked undetected"
+    axis.plot(k, curves.top_k, marker="o", label=f"top-k attributed joints {how}")
+    axis.plot(k, curves.random, marker="s", label=f"k random joints {how} (mean)")
     axis.fill_between(k, curves.top_k, curves.random, alpha=0.15)
     axis.set_xlabel("joints masked (k)")
     axis.set_ylabel(f"p({attribution.classes[attribution.target]})")

@@ -147,7 +147,7 @@ def _render(bundle: Bundle, record: SeizureRecord, explained: list[ModelExplanat
         if item.deletion_area is not None:
             facts.append(f"deletion test: area between random and top-k curves {item.deletion_area:+.3f} ({'top-k below random' if item.deletion_area > 0 else 'top-k NOT below random'})")
         if item.planted_share is not None:
-            facts.append(f"share of ictal integrated-gradients mass on the planted joints: {100 * item.planted_share:.1f} %")
+            facts.append(f"share of the ictal integrated-gradients evidence for the class (positive part) on the planted joints: {100 * item.planted_share:.1f} %")
         facts += item.notes
         parts += [f"<p>{e(fact)}</p>" for fact in facts]
         for label, path in item.files.items():

@@ -83,8 +83,10 @@ def test_deletion_curves_and_planted_share(loaded, record):
     cam = attribution.joint_importance(method="grad_cam")
     assert planted_mass_share(attribution, planted, method="grad_cam") == pytest.approx(cam[index].sum() / cam.sum())
     inputs = np.ones((2, 3, 4, 11, 1), dtype=np.float32)
-    masked = mask_joints(inputs, [0, 3])
+    masked = mask_joints(inputs, [0, 3], perturbation="undetected")
     assert masked[:, :, :, [0, 3]].sum() == 0 and masked[:, :, :, 1].min() == 1 and inputs.min() == 1
+    at_rest = mask_joints(inputs, [0, 3])
+    assert at_rest[:, :-1][:, :, :, [0, 3]].sum() == 0 and at_rest[:, -1].min() == 1 and at_rest[:, :, :, 1].min() == 1
 
 
 class _References(HTMLParser):
