@@ -59,9 +59,19 @@ class AGCNConfig:
 
 @dataclass
 class TCNConfig:
+    """TCN widths and inputs.
+
+    `keypoints: true` feeds every TCN, beside the frozen encoder's appearance features, the
+    same window's normalised keypoints (the AGCN's input: coordinates relative to the
+    pre-ictal pose, and confidence), flattened per frame. Appearance features of a moving
+    patient mix expression with displacement in the crop; the keypoints are normalised for
+    position and scale, so the two together are less confounded by movement.
+    """
+
     channels: tuple[int, ...] = (64, 64, 64)
     kernel_size: int = 3
     dropout: float = 0.2
+    keypoints: bool = False
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""A bundle of seed ensembles stores every member and applies their mean; attributions still run."""
+"""A bundle of seed ensembles (TCN reading appearance + keypoints) stores every member and applies their mean; attributions still run."""
 
 import json
 
@@ -19,6 +19,7 @@ from tests.bundle_fixtures import TINY_STUDY, tiny_records
 def ensemble_bundle(tmp_path_factory):
     spec = json.loads(json.dumps(TINY_STUDY))
     spec["tasks"] = [{"name": "dystonia", "classes": ["no", "yes"]}]
+    spec["tcn"]["keypoints"] = True
     spec["models"] = [
         {"name": "TCN-pose", "task": "dystonia", "kind": "tcn", "stream": "body", "ensemble": 3},
         {"name": "AGCN-pose+KD", "task": "dystonia", "kind": "agcn_kd", "stream": "body", "teacher": "TCN-pose", "ensemble": 2},
@@ -35,6 +36,8 @@ def test_every_member_is_stored_and_loaded(ensemble_bundle):
     assert any(key.startswith("members.2.") for key in tcn_keys) and not any(key.startswith("members.3.") for key in tcn_keys)
     meta = json.loads((ensemble_bundle.path / "bundle.json").read_text())
     assert {entry["name"]: entry["architecture"]["ensemble"] for entry in meta["models"]} == {"TCN-pose": 3, "AGCN-pose+KD": 2}
+    tcn_entry = next(entry for entry in meta["models"] if entry["name"] == "TCN-pose")
+    assert tcn_entry["architecture"]["in_features"] == meta["config"]["encoder"]["out_features"] + 11 * 3, "appearance + 11 joints x (x, y, confidence)"
     tcn = ensemble_bundle.model("TCN-pose").network
     assert isinstance(tcn, SeedEnsemble) and len(tcn.members) == 3
     first, second = (dict(member.named_parameters()) for member in tcn.members[:2])

@@ -112,7 +112,8 @@ def record_stream_windows(record: SeizureRecord, stream: str, config: Experiment
     """The windows of one record between frames `first` and `last` for one stream (body or face).
 
     Returns the AGCN inputs `[C, T, V, 1]`, the TCN inputs `[T, D]` (empty when the record has
-    no appearance features) and the window starts in seconds. The record must already be at
+    no appearance features; with `tcn.keypoints` each frame's appearance features are followed by
+    the same window's normalised keypoints, see `keypoints_per_frame`) and the window starts in seconds. The record must already be at
     `config.windows.target_fps`; training, screening and attributions all cut windows here.
     """
     settings = config.windows
@@ -138,9 +139,18 @@ def record_stream_windows(record: SeizureRecord, stream: str, config: Experiment
         frames = np.arange(window.start, window.stop)
         keypoints.append(keypoint_window_tensor(stream_keypoints, frames, window_frames, scale_pair, config.agcn.bones, pose_reference, scale))
         if stream_features is not None:
-            features.append(feature_window_tensor(stream_features, frames, window_frames, feature_reference))
+            appearance = feature_window_tensor(stream_features, frames, window_frames, feature_reference)
+            if config.tcn.keypoints:
+                appearance = np.concatenate([appearance, keypoints_per_frame(keypoints[-1])], axis=1)
+            features.append(appearance)
         starts.append(window.start / fps)
     return keypoints, features, starts
+
+
+def keypoints_per_frame(window: np.ndarray) -> np.ndarray:
+    """An AGCN input window `[C, T, V, 1]` as per-frame TCN features `[T, V * C]` (joint-major)."""
+    channels, frames, joints, _ = window.shape
+    return np.ascontiguousarray(window[..., 0].transpose(1, 2, 0).reshape(frames, joints * channels))
 
 
 def build_stream_windows(records: Sequence[SeizureRecord], task: TaskConfig, stream: str, config: ExperimentConfig) -> StreamWindows:

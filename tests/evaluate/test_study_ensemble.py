@@ -10,10 +10,7 @@ from semiology.errors import ConfigError
 from semiology.evaluate import study as study_module
 from semiology.evaluate.study import check_experiment, run_study
 from semiology.experiment import ExperimentConfig
-from semiology.models.appearance import attach_appearance_features
 from semiology.models.ensemble import SeedEnsemble
-from semiology.preprocess.resample import resample_record
-from semiology.synthetic import CohortSpec, make_cohort
 from semiology.train import ensemble as ensemble_module
 from tests.evaluate.test_study import SMALL
 
@@ -29,15 +26,7 @@ def _config(ensemble: int) -> ExperimentConfig:
     return config_from_dict(spec, ExperimentConfig, source="test")
 
 
-@pytest.fixture(scope="module")
-def records(tmp_path_factory):
-    config = _config(1)
-    loaded = [resample_record(r, config.windows.target_fps) for r in make_cohort(CohortSpec(**SMALL["data"]["synthetic"]))]
-    attach_appearance_features(loaded, {"body"}, config.encoder, tmp_path_factory.mktemp("encoders"))
-    return loaded
-
-
-def test_threshold_is_chosen_on_averaged_member_probabilities(records, monkeypatch):
+def test_threshold_is_chosen_on_averaged_member_probabilities(small_records, monkeypatch):
     member_val, threshold_inputs, teachers = [], [], []
     original_fit, original_threshold = ensemble_module.fit_classifier, study_module.choose_threshold
     original_logits = study_module.predict_logits
@@ -58,7 +47,7 @@ def test_threshold_is_chosen_on_averaged_member_probabilities(records, monkeypat
     monkeypatch.setattr(ensemble_module, "fit_classifier", spy_fit)
     monkeypatch.setattr(study_module, "choose_threshold", spy_threshold)
     monkeypatch.setattr(study_module, "predict_logits", spy_logits)
-    study = run_study(_config(3), records, synthetic=True, progress=False)
+    study = run_study(_config(3), small_records, synthetic=True, progress=False)
     folds = len(study.folds)
     assert len(member_val) == folds * (3 + 1), "three TCN members and one student per fold"
     assert len(threshold_inputs) == folds * 2
@@ -68,10 +57,10 @@ def test_threshold_is_chosen_on_averaged_member_probabilities(records, monkeypat
     assert all(isinstance(teacher, SeedEnsemble) for teacher in teachers), "the student distils from the whole teacher ensemble"
 
 
-def test_ensemble_changes_predictions_deterministically(records):
-    single = run_study(_config(1), records, synthetic=True, progress=False)
-    double = run_study(_config(2), records, synthetic=True, progress=False)
-    again = run_study(_config(2), records, synthetic=True, progress=False)
+def test_ensemble_changes_predictions_deterministically(small_records):
+    single = run_study(_config(1), small_records, synthetic=True, progress=False)
+    double = run_study(_config(2), small_records, synthetic=True, progress=False)
+    again = run_study(_config(2), small_records, synthetic=True, progress=False)
     prob = {m.model: m.predictions.prob for m in double.models}
     assert not np.allclose(prob["TCN-pose"], single.models[0].predictions.prob)
     for model, repeat in zip(double.models, again.models):
