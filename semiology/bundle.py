@@ -35,7 +35,15 @@ from semiology import __version__
 from semiology.config import config_from_dict, config_hash, config_to_dict
 from semiology.errors import SemiologyError
 from semiology.evaluate.results import StudyResult
-from semiology.evaluate.study import STREAM_FEATURES, STREAM_KEYPOINTS, STREAM_SCALE_PAIR, build_stream_windows, cap_per_record, record_stream_windows
+from semiology.evaluate.study import (
+    STREAM_FEATURES,
+    STREAM_KEYPOINTS,
+    STREAM_SCALE_PAIR,
+    build_stream_windows,
+    cap_per_record,
+    record_stream_windows,
+    tcn_inputs,
+)
 from semiology.experiment import ExperimentConfig, ModelConfig
 from semiology.io.records import SeizureRecord
 from semiology.layouts import get_layout
@@ -62,7 +70,10 @@ class BundleError(SemiologyError):
 
 @dataclass
 class BundledModel:
-    """One final model: its description from `bundle.json` and, for networks, the module."""
+    """One final model: its description from `bundle.json` and, for networks, the module.
+
+    `keypoints`: a TCN that reads the keypoint windows beside its appearance features.
+    """
 
     name: str
     task: str
@@ -74,6 +85,7 @@ class BundledModel:
     network: nn.Module | None
     members: tuple[str, ...] = ()
     fusion_weight: float | None = None
+    keypoints: bool = False
 
     @property
     def key(self) -> str:
@@ -130,8 +142,9 @@ def build_network(architecture: dict[str, Any]) -> nn.Module:
 def _architecture(model: ModelConfig, config: ExperimentConfig, num_class: int, layout: str, in_channels: int, in_features: int | None) -> dict[str, Any]:
     ensemble = {"ensemble": model.ensemble} if model.ensemble > 1 else {}
     if model.kind == "tcn":
+        keypoints = {"keypoints": True} if model.keypoints else {}
         return {"type": "tcn", "num_class": num_class, "in_features": in_features, "channels": list(config.tcn.channels),
-                "kernel_size": config.tcn.kernel_size, "dropout": config.tcn.dropout, **ensemble}
+                "kernel_size": config.tcn.kernel_size, "dropout": config.tcn.dropout, **ensemble, **keypoints}
     return {
         **ensemble,
         "type": "agcn",
@@ -183,14 +196,16 @@ def build_bundle(
             stream = windows[model.stream]
             layout = getattr(records[int(stream.record_index[0])], STREAM_KEYPOINTS[model.stream]).layout
             rows = cap_per_record(stream.record_index, labelled, config.windows.max_train_windows_per_seizure)
-            inputs = stream.features if model.kind == "tcn" else stream.keypoints
+            appearance = tcn_inputs(stream.features, stream.keypoints, model.keypoints)
+            inputs = appearance if model.kind == "tcn" else stream.keypoints
             if inputs is None:
                 raise BundleError(f"model {model.name!r}: stream {model.stream!r} has no appearance features to fit on")
-            in_features = None if stream.features is None else int(stream.features.shape[-1])
+            in_features = None if appearance is None else int(appearance.shape[-1])
             architecture = _architecture(model, config, len(task.classes), layout, int(stream.keypoints.shape[1]), in_features)
             teacher = None
             if model.kind == "agcn_kd":
-                teacher = predict_logits(fitted[model.teacher], stream.features[rows])
+                teacher_config = next(m for m in config.models if m.task == task.name and m.name == model.teacher)
+                teacher = predict_logits(fitted[model.teacher], tcn_inputs(stream.features[rows], stream.keypoints[rows], teacher_config.keypoints))
             single = {**architecture, "ensemble": 1}
             members = [
                 fit_fixed_epochs(
@@ -326,6 +341,7 @@ def load_bundle(path: str | Path) -> Bundle:
             name=entry["name"], task=entry["task"], kind=entry["kind"], stream=entry["stream"], classes=tuple(entry["classes"]),
             layout=entry["layout"], threshold=float("nan") if threshold is None else float(threshold), network=network,
             members=tuple(entry.get("members", ())), fusion_weight=entry["selection"].get("fusion_weight"),
+            keypoints=bool((entry["architecture"] or {}).get("keypoints", False)),
         )
     encoders = {}
     for stream, info in meta.get("encoders", {}).items():
@@ -366,7 +382,7 @@ def check_record(model: BundledModel, record: SeizureRecord) -> None:
     keypoints = getattr(record, STREAM_KEYPOINTS[model.stream])
     if keypoints is None:
         raise BundleError(f"seizure {record.seizure_id}: no {STREAM_KEYPOINTS[model.stream]} keypoints, which model {model.name!r} needs")
-    if model.reads_keypoints and keypoints.layout != model.layout:
+    if (model.reads_keypoints or model.keypoints) and keypoints.layout != model.layout:
         raise BundleError(f"seizure {record.seizure_id}: {model.stream} keypoints in layout {keypoints.layout!r}, model {model.name!r} expects {model.layout!r}")
     if model.kind == "tcn" and getattr(record, STREAM_FEATURES[model.stream]) is None:
         raise BundleError(f"seizure {record.seizure_id}: no {model.stream} crops or features, which model {model.name!r} needs")
@@ -379,7 +395,10 @@ def model_inputs(bundle: Bundle, model: BundledModel, record: SeizureRecord, fir
     if not starts:
         empty = (0,) + ((3, 1, 1, 1) if model.reads_keypoints else (1, 1))
         return np.zeros(empty, dtype=np.float32), np.zeros(0)
-    inputs = np.stack(keypoints) if model.reads_keypoints else np.stack(features)
+    if model.reads_keypoints:
+        inputs = np.stack(keypoints)
+    else:
+        inputs = tcn_inputs(np.stack(features), np.stack(keypoints), model.keypoints)
     return inputs, np.asarray(starts, dtype=np.float64)
 
 

@@ -59,19 +59,9 @@ class AGCNConfig:
 
 @dataclass
 class TCNConfig:
-    """TCN widths and inputs.
-
-    `keypoints: true` feeds every TCN, beside the frozen encoder's appearance features, the
-    same window's normalised keypoints (the AGCN's input: coordinates relative to the
-    pre-ictal pose, and confidence), flattened per frame. Appearance features of a moving
-    patient mix expression with displacement in the crop; the keypoints are normalised for
-    position and scale, so the two together are less confounded by movement.
-    """
-
     channels: tuple[int, ...] = (64, 64, 64)
     kernel_size: int = 3
     dropout: float = 0.2
-    keypoints: bool = False
 
 
 @dataclass
@@ -140,6 +130,12 @@ class ModelConfig:
     threshold is chosen on the members' mean inner-validation probability, and a student
     distils from its teacher ensemble's mean prediction. It costs N fits: cheap for a TCN,
     not for an AGCN.
+
+    `keypoints: true` (tcn only) feeds the TCN, beside the frozen encoder's appearance features,
+    the same window's normalised keypoints (the AGCN's input: coordinates relative to the
+    pre-ictal pose, and confidence), flattened per frame. Appearance features of a moving
+    patient mix expression with displacement in the crop; keypoints are normalised for
+    position and scale, so the two together are less confounded by movement.
     """
 
     name: str
@@ -149,6 +145,7 @@ class ModelConfig:
     teacher: str | None = None
     members: tuple[str, ...] = ()
     ensemble: int = 1
+    keypoints: bool = False
     aggregation: Literal["mean", "lstm", "blstm"] = "blstm"
     segments: int | None = None
 

@@ -19,9 +19,8 @@ from tests.bundle_fixtures import TINY_STUDY, tiny_records
 def ensemble_bundle(tmp_path_factory):
     spec = json.loads(json.dumps(TINY_STUDY))
     spec["tasks"] = [{"name": "dystonia", "classes": ["no", "yes"]}]
-    spec["tcn"]["keypoints"] = True
     spec["models"] = [
-        {"name": "TCN-pose", "task": "dystonia", "kind": "tcn", "stream": "body", "ensemble": 3},
+        {"name": "TCN-pose", "task": "dystonia", "kind": "tcn", "stream": "body", "ensemble": 3, "keypoints": True},
         {"name": "AGCN-pose+KD", "task": "dystonia", "kind": "agcn_kd", "stream": "body", "teacher": "TCN-pose", "ensemble": 2},
     ]
     config = config_from_dict(spec, ExperimentConfig, source="test")

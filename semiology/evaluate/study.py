@@ -69,6 +69,8 @@ def check_experiment(config: ExperimentConfig, source: str) -> None:
                 problems.append(f"{where}.teacher: must name a tcn model of task {model.task!r} (got {model.teacher!r})")
             elif model_names.index(teacher.name) > model_names.index(model.name):
                 problems.append(f"{where}.teacher: the teacher {teacher.name!r} must be listed before its student")
+        if model.keypoints and model.kind != "tcn":
+            problems.append(f"{where}.keypoints: only a tcn model reads keypoints beside its appearance features")
         if model.ensemble < 1 or (model.ensemble > 1 and model.kind not in ("agcn", "tcn", "agcn_kd")):
             problems.append(f"{where}.ensemble: at least 1, and above 1 only for an agcn, tcn or agcn_kd model (got {model.ensemble})")
         if model.kind == "fusion":
@@ -111,9 +113,8 @@ class StreamWindows:
 def record_stream_windows(record: SeizureRecord, stream: str, config: ExperimentConfig, first: int, last: int) -> tuple[list[np.ndarray], list[np.ndarray], list[float]]:
     """The windows of one record between frames `first` and `last` for one stream (body or face).
 
-    Returns the AGCN inputs `[C, T, V, 1]`, the TCN inputs `[T, D]` (empty when the record has
-    no appearance features; with `tcn.keypoints` each frame's appearance features are followed by
-    the same window's normalised keypoints, see `keypoints_per_frame`) and the window starts in seconds. The record must already be at
+    Returns the AGCN inputs `[C, T, V, 1]`, the appearance inputs `[T, D]` (empty when the record
+    has no appearance features) and the window starts in seconds. The record must already be at
     `config.windows.target_fps`; training, screening and attributions all cut windows here.
     """
     settings = config.windows
@@ -139,18 +140,22 @@ def record_stream_windows(record: SeizureRecord, stream: str, config: Experiment
         frames = np.arange(window.start, window.stop)
         keypoints.append(keypoint_window_tensor(stream_keypoints, frames, window_frames, scale_pair, config.agcn.bones, pose_reference, scale))
         if stream_features is not None:
-            appearance = feature_window_tensor(stream_features, frames, window_frames, feature_reference)
-            if config.tcn.keypoints:
-                appearance = np.concatenate([appearance, keypoints_per_frame(keypoints[-1])], axis=1)
-            features.append(appearance)
+            features.append(feature_window_tensor(stream_features, frames, window_frames, feature_reference))
         starts.append(window.start / fps)
     return keypoints, features, starts
 
 
-def keypoints_per_frame(window: np.ndarray) -> np.ndarray:
-    """An AGCN input window `[C, T, V, 1]` as per-frame TCN features `[T, V * C]` (joint-major)."""
-    channels, frames, joints, _ = window.shape
-    return np.ascontiguousarray(window[..., 0].transpose(1, 2, 0).reshape(frames, joints * channels))
+def keypoints_per_frame(keypoints: np.ndarray) -> np.ndarray:
+    """AGCN input windows `[N, C, T, V, 1]` as per-frame TCN features `[N, T, V * C]` (joint-major)."""
+    windows, channels, frames, joints, _ = keypoints.shape
+    return np.ascontiguousarray(keypoints[..., 0].transpose(0, 2, 3, 1).reshape(windows, frames, joints * channels))
+
+
+def tcn_inputs(features: np.ndarray | None, keypoints: np.ndarray, with_keypoints: bool) -> np.ndarray | None:
+    """What a TCN reads: appearance features `[N, T, D]`, followed per frame by the keypoint windows when `with_keypoints`."""
+    if features is None or not with_keypoints:
+        return features
+    return np.concatenate([features, keypoints_per_frame(keypoints)], axis=2)
 
 
 def build_stream_windows(records: Sequence[SeizureRecord], task: TaskConfig, stream: str, config: ExperimentConfig) -> StreamWindows:
@@ -210,7 +215,7 @@ def _records_of(window_records: np.ndarray, selected_records: np.ndarray) -> np.
 
 def _build_model(model: ModelConfig, config: ExperimentConfig, windows: StreamWindows, num_class: int, layout_name: str):
     if model.kind == "tcn":
-        in_features = windows.features.shape[-1]
+        in_features = tcn_inputs(windows.features[:1], windows.keypoints[:1], model.keypoints).shape[-1]
         return lambda: TCN(in_features, num_class, channels=config.tcn.channels, kernel_size=config.tcn.kernel_size, dropout=config.tcn.dropout)
     adjacency = get_layout(layout_name).adjacency()
     in_channels = windows.keypoints.shape[1]
@@ -318,13 +323,14 @@ def _run_task(fold, task, task_index, split, config, records, windows, output) -
         train_rows = cap_per_record(stream.record_index, inner_train, cap)
         val_rows = cap_per_record(stream.record_index, inner_val, cap)
         test_rows = _records_of(stream.record_index, test_records)
-        inputs = stream.features if model.kind == "tcn" else stream.keypoints
+        inputs = tcn_inputs(stream.features, stream.keypoints, model.keypoints) if model.kind == "tcn" else stream.keypoints
         if inputs is None:
             raise ConfigError(f"model {model.name!r}: stream {model.stream!r} has no appearance features")
         layout_name = getattr(records[int(stream.record_index[0])], STREAM_KEYPOINTS[model.stream]).layout
         teacher_logits = None
         if model.kind == "agcn_kd":
-            teacher_logits = predict_logits(fitted[model.teacher].model, stream.features[train_rows])
+            teacher = next(m for m in task_models if m.name == model.teacher)
+            teacher_logits = predict_logits(fitted[model.teacher].model, tcn_inputs(stream.features[train_rows], stream.keypoints[train_rows], teacher.keypoints))
         result = fit_ensemble(
             _build_model(model, config, stream, len(task.classes), layout_name),
             inputs[train_rows],

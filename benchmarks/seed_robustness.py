@@ -1,0 +1,74 @@
+"""Window macro F1 of demo models over several training seeds: is a score robust or a lucky seed?
+
+    .venv/bin/python benchmarks/seed_robustness.py [--cohort 0] [--seeds 0 1 2] [--models TCN-face AGCN-pose+KD] [--set key=value ...]
+
+Runs the demo config (configs/demo.yaml) restricted to the named models (a student brings its
+teacher along) on the synthetic cohort of seed `--cohort`, once per training seed (`seed:`),
+and prints the window macro F1 (mean ± std over LOSO folds) per seed, then the mean ± std over
+seeds. Tune on other cohorts (`--cohort 11`, `12`) before confirming on the demo cohort (0).
+`--set` overrides config keys as on the command line of tools/loso_eval.py (YAML values), e.g.
+`--set tcn.keypoints=false models.TCN-face.ensemble=1` (a `models.NAME.KEY` item changes one model).
+"""
+
+import argparse
+import dataclasses
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from semiology.cli import DEMO_CONFIG
+from semiology.config import config_to_dict, parse_overrides
+from semiology.evaluate.metrics import fold_metrics, summarise_folds
+from semiology.evaluate.run import load_experiment, load_records
+from semiology.evaluate.study import run_study
+from semiology.models.appearance import attach_appearance_features
+from semiology.preprocess.resample import resample_record
+
+
+def selected_models(demo_models: list[dict], names: list[str], changes: dict[str, dict]) -> list[dict]:
+    """The named demo models with their teachers, in demo order, with per-model changes applied."""
+    by_name = {model["name"]: model for model in demo_models}
+    wanted = set(names) | {by_name[name]["teacher"] for name in names if by_name[name].get("teacher")}
+    return [{**model, **changes.get(model["name"], {})} for model in demo_models if model["name"] in wanted]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cohort", type=int, default=0, help="data.synthetic.seed of the cohort (0 = the demo cohort)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds")
+    parser.add_argument("--models", nargs="+", default=["AGCN-pose+KD", "TCN-face"])
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    overrides = parse_overrides(args.set)
+    changes: dict[str, dict] = {}
+    for key in [key for key in overrides if key.startswith("models.")]:
+        _, name, field = key.split(".", 2)
+        changes.setdefault(name, {})[field] = overrides.pop(key)
+    demo = load_experiment(DEMO_CONFIG)
+    models = selected_models(config_to_dict(demo)["models"], args.models, changes)
+    tasks = [dataclasses.asdict(task) for task in demo.tasks if any(model["task"] == task.name for model in models)]
+    base = {**overrides, "data.synthetic.seed": args.cohort, "models": models, "tasks": tasks, "evaluation.workers": args.workers}
+    config = load_experiment(DEMO_CONFIG, base)
+    native, _ = load_records(config, f"cohort {args.cohort}")
+    records = [resample_record(record, config.windows.target_fps) for record in native]
+    with tempfile.TemporaryDirectory() as cache:
+        attach_appearance_features(records, {m["stream"] for m in models if m["kind"] in ("tcn", "agcn_kd")}, config.encoder, Path(cache))
+    scores: dict[str, list[float]] = {}
+    print(f"cohort {args.cohort}, models {[m['name'] for m in models]}, overrides {args.set}")
+    for seed in args.seeds:
+        started = time.perf_counter()
+        study = run_study(load_experiment(DEMO_CONFIG, {**base, "seed": seed}), records, synthetic=True, progress=False)
+        seconds = time.perf_counter() - started
+        for result in study.models:
+            summary = summarise_folds(fold_metrics(result.predictions))["macro_f1"]
+            scores.setdefault(result.key, []).append(summary["mean"])
+            print(f"seed {seed}  {result.key:24s} window macro F1 {summary['mean']:.3f} ± {summary['std']:.3f} over folds   ({seconds:.0f} s for the seed)")
+    for key, values in scores.items():
+        print(f"over seeds {args.seeds}: {key:24s} {np.mean(values):.3f} ± {np.std(values):.3f} (min {np.min(values):.3f})")
+
+
+if __name__ == "__main__":
+    main()
