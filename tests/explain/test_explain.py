@@ -16,6 +16,7 @@ from semiology.explain.attributions import explain_record, integrated_gradients,
 from semiology.explain.faithfulness import deletion_curves, mask_joints, planted_mass_share
 from semiology.explain.video import BLANK_NOTE, write_overlay_video
 from semiology.io.cache import save_record
+from semiology.train.fit import predict_proba
 from tests.bundle_fixtures import tiny_records
 
 
@@ -73,6 +74,11 @@ def test_deletion_curves_and_planted_share(loaded, record):
     assert curves.top_k.shape == curves.random.shape == (12,)
     assert curves.top_k[0] == pytest.approx(curves.random[0]) == pytest.approx(attribution.probability[1])
     assert curves.top_k[-1] == pytest.approx(curves.random[-1])  # everything masked either way
+    inputs, _ = model_inputs(loaded, model, record, *segment_frames(loaded, record))
+    at_rest = predict_proba(model.network, rest_baseline(inputs))[:, 1].mean()
+    assert curves.perturbation == "rest" and curves.top_k[-1] == pytest.approx(at_rest, abs=1e-6)  # all joints at rest = the IG baseline
+    undetected = deletion_curves(loaded, model, record, attribution, random_orders=2, perturbation="undetected")
+    assert undetected.top_k[-1] == pytest.approx(predict_proba(model.network, np.zeros_like(inputs))[:, 1].mean(), abs=1e-6)
     assert curves.area_between == pytest.approx(np.mean(curves.random - curves.top_k))
     importance = attribution.joint_importance()
     assert list(curves.order[:1]) == [int(np.argmax(importance))]
