@@ -21,7 +21,9 @@ How a joint is masked (`perturbation`):
   on why removal without that care measures distribution shift as much as importance).
 - `undetected`: every channel 0, confidence included -- how the windows represent a joint the
   detector missed. Kept for comparison: masking everything this way gives the network an
-  input it rarely saw (all landmarks missing), whose probability need not be low.
+  input it rarely saw (all landmarks missing), whose probability need not be low -- with the
+  demo's AGCN-face bundle, all 23 landmarks undetected give p(fear) 0.69 on every seizure of
+  an unseen cohort, above most seizures' own probability, whereas all at rest give 0.55-0.60.
 
 Planted-joint mass (synthetic cohort): the share of attribution mass over the ictal period
 that falls on the joints or landmarks that carry the planted sign
