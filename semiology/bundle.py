@@ -55,6 +55,7 @@ from semiology.models.fusion import fuse
 from semiology.models.tcn import TCN
 from semiology.preprocess.resample import resample_record
 from semiology.train.ensemble import member_seeds
+from semiology.train.augment import keypoint_augment
 from semiology.train.final import fit_fixed_epochs, select_final_settings
 from semiology.train.fit import predict_logits, predict_proba
 
@@ -212,6 +213,7 @@ def build_bundle(
                     lambda: build_network(single),
                     inputs[rows], stream.labels[rows], len(task.classes), config.train, selection.epochs,
                     seed=member_seed, teacher_logits=teacher, distillation=config.distillation,
+                    augment=keypoint_augment(config.train.mirror, model.kind, layout),
                 )
                 for member_seed in member_seeds(config.seed * 1_000_003 + 999_983 + task_index * 101 + model_index, model.ensemble)
             ]

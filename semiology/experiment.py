@@ -84,6 +84,12 @@ class EncoderConfig:
 
 @dataclass
 class TrainConfig:
+    """Fitting settings shared by every model of a study.
+
+    `mirror` mirrors a random half of each training batch of keypoint models left-right (see
+    `semiology.train.augment`); only for tasks whose labels do not name a side.
+    """
+
     epochs: int = 15
     batch_size: int = 64
     lr: float = 0.003
@@ -91,6 +97,7 @@ class TrainConfig:
     patience: int = 4
     val_fraction: float = 0.25
     class_weighted: bool = True
+    mirror: bool = False
 
 
 @dataclass

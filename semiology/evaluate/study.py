@@ -28,6 +28,7 @@ from semiology.models.agcn import AGCN
 from semiology.models.fusion import choose_fusion_weight, choose_threshold, fuse
 from semiology.models.tcn import TCN
 from semiology.preprocess.windows import baseline_pose, feature_window_tensor, keypoint_window_tensor, pair_scale, slice_windows
+from semiology.train.augment import keypoint_augment
 from semiology.train.ensemble import fit_ensemble
 from semiology.train.fit import FitResult, predict_logits, predict_proba
 
@@ -343,6 +344,7 @@ def _run_task(fold, task, task_index, split, config, records, windows, output) -
             members=model.ensemble,
             teacher_logits=teacher_logits,
             distillation=config.distillation,
+            augment=keypoint_augment(config.train.mirror, model.kind, layout_name),
         )
         fitted[model.name] = result
         val[model.name] = (result.val_prob, stream.labels[val_rows])

@@ -46,6 +46,7 @@ def fit_ensemble(
     members: int = 1,
     teacher_logits: np.ndarray | None = None,
     distillation: DistillationConfig | None = None,
+    augment: Callable | None = None,
 ) -> FitResult:
     """`fit_classifier` once per member seed (see `member_seeds`); one member is exactly `fit_classifier`.
 
@@ -55,7 +56,7 @@ def fit_ensemble(
     """
     fits = [
         fit_classifier(build_model, x_train, y_train, x_val, y_val, num_class, config, seed=member_seed,
-                       teacher_logits=teacher_logits, distillation=distillation)
+                       teacher_logits=teacher_logits, distillation=distillation, augment=augment)
         for member_seed in member_seeds(seed, members)
     ]
     if members == 1:

@@ -66,11 +66,13 @@ def fit_fixed_epochs(
     seed: int,
     teacher_logits: np.ndarray | None = None,
     distillation: DistillationConfig | None = None,
+    augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
 ) -> nn.Module:
     """Train for exactly `epochs` epochs on all of `inputs` (no validation data, no early stopping).
 
     The same optimiser, batches, class weights and distillation loss as `fit_classifier`, so
-    the final model is the cross-validated procedure with its epoch fixed in advance.
+    the final model is the cross-validated procedure with its epoch fixed in advance (and the
+    same batch `augment`).
     Deterministic given `seed`; returns the model in eval mode.
     """
     if epochs < 1:
@@ -90,7 +92,7 @@ def fit_fixed_epochs(
     for _ in range(epochs):
         model.train()
         for batch in _batches(len(x), config.batch_size, generator):
-            logits = model(x[batch])
+            logits = model(x[batch] if augment is None else augment(x[batch], generator))
             loss = criterion(logits, teacher[batch], y[batch])[0] if teacher_logits is not None else criterion(logits, y[batch])
             optimiser.zero_grad()
             loss.backward()

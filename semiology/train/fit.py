@@ -95,13 +95,15 @@ def fit_classifier(
     distillation: DistillationConfig | None = None,
     objective: Objective | None = None,
     optimiser: str = "adam",
+    augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
 ) -> FitResult:
     """Train with Adam, keep the epoch of lowest inner-validation loss, stop after `patience`.
 
     With `teacher_logits` (a frozen teacher's logits on `x_train`, row for row) the loss is
     the distillation loss: class-weighted cross-entropy plus temperature-scaled KL to the
     teacher. An `objective` replaces the cross-entropy (see `Objective`); `optimiser="sgd"`
-    uses SGD with momentum 0.9 instead of Adam. Deterministic given `seed`.
+    uses SGD with momentum 0.9 instead of Adam. `augment` transforms each training batch
+    (e.g. `MirrorAugment`), drawing from the seeded generator. Deterministic given `seed`.
     """
     torch.manual_seed(seed)
     model = build_model()
@@ -132,7 +134,8 @@ def fit_classifier(
         model.train()
         running, seen = 0.0, 0
         for batch in _batches(len(inputs), config.batch_size, generator):
-            logits = model(inputs[batch])
+            batch_inputs = inputs[batch] if augment is None else augment(inputs[batch], generator)
+            logits = model(batch_inputs)
             if distiller is not None:
                 loss, _ = distiller(logits, teacher_tensor[batch], targets[batch])
             else:
