@@ -24,10 +24,9 @@ import torch
 from tqdm import tqdm
 
 from semiology.errors import CacheError, ConfigError
-from semiology.config import config_hash, config_to_dict
 from semiology.evaluate.results import ModelResult, PredictionTable, StudyResult
 from semiology.evaluate.splits import Fold, inner_split
-from semiology.evaluate.study import cap_per_record, data_hash, make_folds, model_result
+from semiology.evaluate.study import cap_per_record, make_folds, model_result, study_result
 from semiology.experiment import ExperimentConfig, ModelConfig, TaskConfig
 from semiology.io.cache import cache_path
 from semiology.io.records import SeizureRecord
@@ -400,15 +399,5 @@ def merge_study(
     """One study result over the spine's and the action stream's models (same folds), in config order."""
     by_key = {result.key: result for part in (spine, action) if part is not None for result in part.models}
     folds = spine.folds if spine is not None else action.folds
-    subject_ids = np.array([r.subject_id for r in records])
-    return StudyResult(
-        name=config.name,
-        synthetic=synthetic,
-        config=config_to_dict(config),
-        config_hash=config_hash(config),
-        data_hash=data_hash(records),
-        folds=folds,
-        fold_subjects={fold.index: tuple(sorted(set(subject_ids[fold.test_idx]))) for fold in folds},
-        split=config.evaluation.split,
-        models=[by_key[f"{m.task}/{m.name}"] for m in config.models if f"{m.task}/{m.name}" in by_key],
-    )
+    models = [by_key[f"{m.task}/{m.name}"] for m in config.models if f"{m.task}/{m.name}" in by_key]
+    return study_result(config, records, synthetic, folds, models)

@@ -433,6 +433,11 @@ def run_study(config: ExperimentConfig, records: list[SeizureRecord], synthetic:
                 bar.update()
     bar.close()
     _STATE.clear()
+    return study_result(config, records, synthetic, folds, collect_results(config, records, windows, folds, outputs))
+
+
+def study_result(config: ExperimentConfig, records: Sequence[SeizureRecord], synthetic: bool, folds: list[Fold], models: list[ModelResult]) -> StudyResult:
+    """The study's evaluated models with its provenance: config and data hashes, folds and their held-out subjects."""
     subject_ids = np.array([r.subject_id for r in records])
     return StudyResult(
         name=config.name,
@@ -443,5 +448,5 @@ def run_study(config: ExperimentConfig, records: list[SeizureRecord], synthetic:
         folds=folds,
         fold_subjects={fold.index: tuple(sorted(set(subject_ids[fold.test_idx]))) for fold in folds},
         split=config.evaluation.split,
-        models=collect_results(config, records, windows, folds, outputs),
+        models=models,
     )
