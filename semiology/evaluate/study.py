@@ -289,13 +289,11 @@ def plan_jobs(config: ExperimentConfig, windows: dict[tuple[str, str], StreamWin
 
     def cost(task_index: int) -> float:
         task = config.tasks[task_index]
-        total = 0.0
-        for model in config.models:
-            if model.task == task.name and model.kind in ("agcn", "agcn_kd"):
-                total += windows[(task.name, model.stream)].keypoints.shape[3]
-            elif model.task == task.name:
-                total += 1.0
-        return total
+        return sum(
+            windows[(task.name, model.stream)].keypoints.shape[3] if model.kind in ("agcn", "agcn_kd") else 1.0
+            for model in config.models
+            if model.task == task.name
+        )
 
     order = sorted(range(len(config.tasks)), key=lambda index: -cost(index))
     return [FoldJob(fold, task_index) for task_index in order for fold in folds]

@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from semiology.layouts import get_layout
+
 
 class MirrorAugment:
     """Mirror each window of a batch `[N, C, T, V, M]` left-right with probability `probability`.
@@ -52,8 +54,6 @@ def keypoint_augment(mirror: bool, kind: str, layout: str) -> MirrorAugment | No
     Appearance features (TCN inputs) come from a frozen encoder of unmirrored crops and are
     never mirrored.
     """
-    from semiology.layouts import get_layout
-
     if not mirror or kind not in ("agcn", "agcn_kd"):
         return None
     return MirrorAugment(get_layout(layout).flip_index)
