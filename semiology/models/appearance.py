@@ -10,7 +10,7 @@ from semiology.errors import ConfigError
 from semiology.experiment import EncoderConfig
 from semiology.io.records import SeizureRecord
 from semiology.models.encoder import TorchvisionEncoder, encode_frames, get_or_pretrain
-from semiology.synthetic import CohortSpec, make_cohort
+from semiology.synthetic import GENERATOR_VERSION, CohortSpec, make_cohort
 
 CROPS = {"body": ("body_crops", "body_2d", "body_features"), "face": ("face_crops", "face_2d", "face_features")}
 
@@ -55,6 +55,7 @@ def build_encoder(stream: str, config: EncoderConfig, crop_size_px: int, cache_d
         return TorchvisionEncoder(config.arch, Path(config.checkpoint))
     provenance = {
         "stream": stream,
+        "synthetic_generator": GENERATOR_VERSION,
         "pretrain_subjects": config.pretrain_subjects,
         "pretrain_seizures": config.pretrain_seizures,
         "pretrain_seed": config.pretrain_seed,

@@ -41,6 +41,7 @@ from semiology.synthetic.motion import (
     BODY_JOINTS,
     BODY_LAYOUT,
     JOINT_INDEX,
+    PLANTED_SIGNS,
     BodyMotion,
     SeizurePlan,
     draw_focal_labels,
@@ -52,6 +53,11 @@ from semiology.synthetic.render import render_body_crops, render_face_crops, squ
 from semiology.synthetic.subjects import FPS_CHOICES, SubjectTraits, make_subjects, seeded_rng
 
 SOURCE = "synthetic"
+
+GENERATOR_VERSION = 2
+"""Raised whenever the same `CohortSpec` starts to yield different records, so that anything
+derived from a synthetic cohort and cached (the pretrained frame encoders) is rebuilt.
+Version 2: graded signs and balanced dystonic sides."""
 
 BODY_BASE_CONFIDENCE: dict[str, float] = {
     "head": 0.95,
@@ -88,8 +94,13 @@ FACE_REGIONS: dict[str, tuple[str, ...]] = {
 class CohortSpec:
     """What cohort to generate; validated on construction (a ValueError names the field at fault).
 
-    `difficulty` in [0, 1] scales every planted amplitude by (1 - difficulty) and raises
-    landmark noise and occlusion frequency; at 1 no planted sign remains. `canary` builds the
+    `difficulty` in [0, 1] scales the amplitude of the `graded_signs` by (1 - difficulty) and
+    raises keypoint and landmark noise and occlusion frequency; at 1 no graded sign remains. The
+    other signs play at a fixed amplitude (`motion.OTHER_SIGN_LEVEL`) whatever the difficulty:
+    they confound the graded ones and must not fade as the cohort gets harder. A study of, say,
+    clonic jerks grades them with `graded_signs: [clonic]`.
+    `balance_dystonia_side` puts half of the dystonic subjects' dystonia on each arm (the odd
+    one at random); without it each side is a coin toss per subject. `canary` builds the
     leakage canary described in the module docstring (then the dystonia/emotion counts are
     neither used nor checked: half the subjects, at random, get each label).
     """
@@ -105,6 +116,8 @@ class CohortSpec:
     pre_ictal_s: float = 10.0
     post_ictal_s: float = 10.0
     difficulty: float = 0.3
+    graded_signs: tuple[str, ...] = ("dystonia", "emotion")
+    balance_dystonia_side: bool = True
     canary: bool = False
     crop_size_px: int = 32
     seed: int = 0
@@ -171,6 +184,9 @@ def _spec_problems(spec: CohortSpec) -> list[str]:
             problems.append(f"{name} must be at least 2 s, got {getattr(spec, name)}")
     if not 0.0 <= spec.difficulty <= 1.0:
         problems.append(f"difficulty must lie in [0, 1], got {spec.difficulty}")
+    unknown = [sign for sign in spec.graded_signs if sign not in PLANTED_SIGNS]
+    if unknown:
+        problems.append(f"graded_signs has unknown signs {unknown}; known: {', '.join(PLANTED_SIGNS)}")
     if spec.crop_size_px < 8:
         problems.append(f"crop_size_px must be at least 8, got {spec.crop_size_px}")
     if spec.seed < 0:
@@ -372,6 +388,8 @@ def simulate_record(
         "occlusions": {"clinician": clinician, "face": face_events},
         "difficulty": float(spec.difficulty),
         "effect": float(plan.effect),
+        "graded_signs": list(plan.graded_signs),
+        "sign_levels": {sign: plan.level(sign) for sign in PLANTED_SIGNS},
         "canary": bool(spec.canary),
         "body_frame": "origin spine base; x subject's left, y towards head, z anterior (mm)",
     }
@@ -423,6 +441,7 @@ def _iterate_plans(spec: CohortSpec) -> Iterator[tuple[SubjectTraits, SeizurePla
                 post_ictal_s=spec.post_ictal_s,
                 difficulty=spec.difficulty,
                 rng=rng,
+                graded_signs=spec.graded_signs,
             )
             yield traits, plan, rng
 

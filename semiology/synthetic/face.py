@@ -143,11 +143,11 @@ def simulate_face(
             shift[:, LANDMARK_INDEX[f"mouth_{side}"], 0] -= sign * 0.6 * habit_level
 
     for start, end, details in plan.signs.get("emotion", []):
-        level = plan.effect * traits.expressivity * episode_envelope(time_s, [[start, end]], details["ramp_s"], 0.5)
+        level = plan.level("emotion") * traits.expressivity * episode_envelope(time_s, [[start, end]], details["ramp_s"], 0.5)
         shift += level[:, None, None] * FEAR_DISPLACEMENT_PX[None] * scale
 
     for start, end, details in plan.signs.get("automatisms", []):
-        level = plan.effect * episode_envelope(time_s, [[start, end]], 0.7, 0.7)
+        level = plan.level("automatisms") * episode_envelope(time_s, [[start, end]], 0.7, 0.7)
         phase = 2 * np.pi * details["oral_frequency_hz"] * time_s + rng.uniform(0, 2 * np.pi)
         chew = level * 0.5 * (1.0 - np.cos(phase))
         shift[:, LANDMARK_INDEX["mouth_bottom"], 1] -= 4.0 * scale * chew

@@ -4,7 +4,9 @@ A `SeizurePlan` fixes when each sign happens (seconds from the first frame); `si
 turns a subject's resting posture, habits and the plan's signs into joint angles and then, by
 forward kinematics, into the 11 upper-body joints in a body frame (millimetres): origin at the
 spine base, x towards the subject's left, y towards the head, z anterior (towards the camera
-that looks at the patient). Planted amplitudes scale with `plan.effect` = 1 - difficulty.
+that looks at the patient). The amplitude of each planted sign is `plan.level(sign)`: the graded
+signs (those a study asks about) scale with `plan.effect` = 1 - difficulty, the others play at
+`OTHER_SIGN_LEVEL` at every difficulty.
 """
 
 from __future__ import annotations
@@ -33,6 +35,15 @@ TONIC_TARGET_DEG: dict[str, float] = {
 }
 """The stiffened posture that a tonic phase blends each arm towards (arms raised, extended)."""
 
+PLANTED_SIGNS: tuple[str, ...] = ("dystonia", "emotion", *FOCAL_SIGNS)
+"""Every sign the generator can plant."""
+
+OTHER_SIGN_LEVEL = 0.7
+"""Amplitude of the signs that are not graded by difficulty: the level every sign had at the
+default difficulty 0.3. They are the confounders a study must see past; were they to shrink
+with difficulty too, a harder cohort could be an easier study (smaller hyperkinetic bouts hide
+less of the face and the arms)."""
+
 Episode = list[Any]
 """A sign occurrence `[start_s, end_s, details]` with `details` a JSON-able dict."""
 
@@ -42,7 +53,8 @@ class SeizurePlan:
     """When everything happens in one synthetic recording.
 
     `signs` maps a sign name to its occurrences `[start_s, end_s, details]`, in seconds from
-    the first frame. `effect` scales every planted amplitude (0 removes all planted signs).
+    the first frame. `effect` scales the amplitude of the `graded_signs` (0 removes them); every
+    other sign plays at `OTHER_SIGN_LEVEL`, see `level`.
     """
 
     seizure_id: str
@@ -57,6 +69,13 @@ class SeizurePlan:
     effect: float
     difficulty: float
     canary: bool
+    graded_signs: tuple[str, ...] = ("dystonia", "emotion")
+
+    def level(self, sign: str) -> float:
+        """The amplitude factor of one planted sign in this recording."""
+        if sign not in PLANTED_SIGNS:
+            raise ValueError(f"unknown planted sign {sign!r}; known: {', '.join(PLANTED_SIGNS)}")
+        return self.effect if sign in self.graded_signs else OTHER_SIGN_LEVEL
 
     @property
     def time_s(self) -> np.ndarray:
@@ -125,13 +144,15 @@ def plan_seizure(
     post_ictal_s: float,
     difficulty: float,
     rng: np.random.Generator,
+    graded_signs: tuple[str, ...] = ("dystonia", "emotion"),
 ) -> SeizurePlan:
     """The timeline of one seizure: onset, generalisation and every sign's occurrences.
 
     Dystonia and emotion (when the subject has them and the cohort is not a canary) fill most
     of the ictal period in episodes; the other focal signs take consecutive, non-overlapping
     parts of the focal phase (head version last, tonic before clonic); a generalised seizure
-    ends with a tonic then a clonic phase from `generalisation_s` to the offset.
+    ends with a tonic then a clonic phase from `generalisation_s` to the offset. `difficulty`
+    sets the amplitude of the `graded_signs` (see `SeizurePlan.level`).
     """
     onset_s = pre_ictal_s
     offset_s = onset_s + duration_s
@@ -206,6 +227,7 @@ def plan_seizure(
         effect=float(1.0 - difficulty),
         difficulty=float(difficulty),
         canary=traits.canary,
+        graded_signs=tuple(graded_signs),
     )
 
 
@@ -323,7 +345,7 @@ def _rest_angles(traits: SubjectTraits, n_frames: int) -> dict[str, np.ndarray]:
 def simulate_body(traits: SubjectTraits, plan: SeizurePlan, rng: np.random.Generator) -> BodyMotion:
     """Clean 3D body motion for one recording: rest, breathing, habits and the plan's signs."""
     time_s = plan.time_s
-    n_frames, fps, effect = plan.n_frames, plan.fps, plan.effect
+    n_frames, fps = plan.n_frames, plan.fps
     angles = _rest_angles(traits, n_frames)
     offset_mm = np.zeros((n_frames, 3))
 
@@ -350,7 +372,7 @@ def simulate_body(traits: SubjectTraits, plan: SeizurePlan, rng: np.random.Gener
     face_touch = bout if habit["target"] == "face" else np.zeros(n_frames)
 
     for start, end, details in plan.signs.get("tonic", []):
-        weight = effect * episode_envelope(time_s, [[start, end]], 1.0, 0.5)
+        weight = plan.level("tonic") * episode_envelope(time_s, [[start, end]], 1.0, 0.5)
         tremor = np.sin(2 * np.pi * details["tremor_hz"] * time_s) * (1 + 0.3 * smooth_noise(rng, n_frames, fps, 0.5))
         for arm in ("right", "left"):
             for joint, target in TONIC_TARGET_DEG.items():
@@ -364,7 +386,7 @@ def simulate_body(traits: SubjectTraits, plan: SeizurePlan, rng: np.random.Gener
 
     dystonic_jitter = 2.0 * smooth_noise(rng, n_frames, fps, 0.3)
     for start, end, details in plan.signs.get("dystonia", []):
-        hold = effect * episode_envelope(time_s, [[start, end]], details["ramp_s"], 0.4)
+        hold = plan.level("dystonia") * episode_envelope(time_s, [[start, end]], details["ramp_s"], 0.4)
         arm = details["side"]
         angles[f"{arm}_elbow_flexion"] += hold * (75.0 + dystonic_jitter)
         angles[f"{arm}_wrist_flexion"] += hold * 60.0
@@ -373,7 +395,7 @@ def simulate_body(traits: SubjectTraits, plan: SeizurePlan, rng: np.random.Gener
         angles[f"{arm}_shoulder_rotation"] += hold * 25.0
 
     for start, end, details in plan.signs.get("hyperkinetic", []):
-        level = effect * episode_envelope(time_s, [[start, end]], 0.5, 0.5) * rng.uniform(0.8, 1.2)
+        level = plan.level("hyperkinetic") * episode_envelope(time_s, [[start, end]], 0.5, 0.5) * rng.uniform(0.8, 1.2)
         phase = _phase(rng, time_s, fps, details["frequency_hz"], 0.1)
         angles["trunk_twist"] += level * 18.0 * np.sin(phase)
         angles["trunk_lateral"] += level * 10.0 * np.sin(phase + 1.3)
@@ -388,7 +410,7 @@ def simulate_body(traits: SubjectTraits, plan: SeizurePlan, rng: np.random.Gener
         )
 
     for start, end, details in plan.signs.get("automatisms", []):
-        level = effect * episode_envelope(time_s, [[start, end]], 0.7, 0.7)
+        level = plan.level("automatisms") * episode_envelope(time_s, [[start, end]], 0.7, 0.7)
         phase = _phase(rng, time_s, fps, details["frequency_hz"], 0.06)
         arm = details["side"]
         angles[f"{arm}_elbow_flexion"] += level * (5.0 + 20.0 * np.sin(phase))
@@ -396,7 +418,7 @@ def simulate_body(traits: SubjectTraits, plan: SeizurePlan, rng: np.random.Gener
         angles[f"{arm}_wrist_flexion"] += level * 25.0 * np.sin(phase + 1.0)
 
     for start, end, details in plan.signs.get("clonic", []):
-        level = effect * episode_envelope(time_s, [[start, end]], 0.3, 0.3)
+        level = plan.level("clonic") * episode_envelope(time_s, [[start, end]], 0.3, 0.3)
         progress = np.clip((time_s - start) / max(end - start, 1e-6), 0.0, 1.0)
         first_hz, last_hz = details["frequency_start_hz"], details["frequency_end_hz"]
         frequency = first_hz + (last_hz - first_hz) * progress
@@ -413,7 +435,7 @@ def simulate_body(traits: SubjectTraits, plan: SeizurePlan, rng: np.random.Gener
             angles["head_roll"] += level * 6.0 * SIDE_SIGN[details["side"]] * jerk
 
     for start, end, details in plan.signs.get("head_version", []):
-        level = effect * episode_envelope(time_s, [[start, end]], 1.5, 0.8)
+        level = plan.level("head_version") * episode_envelope(time_s, [[start, end]], 1.5, 0.8)
         towards = SIDE_SIGN[details["side"]]
         angles["head_yaw"] += level * towards * details["angle_deg"]
         angles["head_roll"] += level * towards * 15.0

@@ -37,7 +37,7 @@ def seeded_rng(seed: int, *key: int) -> np.random.Generator:
     """The generator at one node of the cohort's seed tree.
 
     Keys: `(0,)` cohort-level draws, `(1, s)` traits of subject s, `(2, s, k)` seizure k of
-    subject s. Each node is an independent child of `SeedSequence(seed)`, so adding seizures
+    subject s, `(3,)` the balanced sides of dystonia. Each node is an independent child of `SeedSequence(seed)`, so adding seizures
     or subjects never changes the draws of the others.
     """
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=tuple(int(part) for part in key)))
@@ -119,6 +119,19 @@ def _planted_assignment(rng: np.random.Generator, spec: CohortSpec) -> tuple[lis
     dystonia[np.concatenate([both, dystonia_only])] = True
     emotion[np.concatenate([both, emotion_only])] = True
     return dystonia.tolist(), emotion.tolist()
+
+
+def _balanced_dystonia_sides(rng: np.random.Generator, dystonia: list[bool]) -> dict[int, str]:
+    """The dystonic arm of each dystonic subject, half of them on each side (an odd one at random).
+
+    Drawn from a node of the seed tree of its own, so every other trait stays as it was. Left
+    to independent coin tosses, a cohort of 9 dystonic subjects has them all on one side about
+    once in 256 draws, and a keypoint model then never sees the other arm's dystonia.
+    """
+    subjects = [index for index, has in enumerate(dystonia) if has]
+    n_left = len(subjects) // 2 + int(len(subjects) % 2 == 1 and rng.random() < 0.5)
+    sides = ["left"] * n_left + ["right"] * (len(subjects) - n_left)
+    return {subject: sides[int(position)] for subject, position in zip(subjects, rng.permutation(len(subjects)), strict=True)}
 
 
 def _fps_choices(spec: CohortSpec) -> tuple[float, ...]:
@@ -222,6 +235,11 @@ def make_subjects(spec: CohortSpec) -> list[SubjectTraits]:
     cohort_rng = seeded_rng(spec.seed, 0)
     counts = _seizure_counts(cohort_rng, spec)
     dystonia, emotion = _planted_assignment(cohort_rng, spec)
+    balanced_sides = (
+        _balanced_dystonia_sides(seeded_rng(spec.seed, 3), dystonia)
+        if spec.balance_dystonia_side and not spec.canary
+        else {}
+    )
     fps_choices = _fps_choices(spec)
     width = max(2, len(str(spec.n_subjects)))
     subjects = []
@@ -234,7 +252,8 @@ def make_subjects(spec: CohortSpec) -> list[SubjectTraits]:
             p_tle = 0.8 if (dystonia[index] or emotion[index]) else 0.35
         seizure_type = "TLE" if cohort_rng.random() < p_tle else "FLE"
         rng = seeded_rng(spec.seed, 1, index)
-        focus_side = str(rng.choice(["left", "right"]))
+        drawn_focus_side = str(rng.choice(["left", "right"]))
+        focus_side = opposite_side(balanced_sides[index]) if index in balanced_sides else drawn_focus_side
         sign_profile = {sign: bool(rng.random() < SIGN_PROBABILITY[seizure_type][sign]) for sign in FOCAL_SIGNS}
         subjects.append(
             SubjectTraits(

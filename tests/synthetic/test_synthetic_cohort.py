@@ -11,7 +11,7 @@ from semiology.io.records import SeizureRecord
 from semiology.lift.camera import CameraIntrinsics, project
 from semiology.synthetic import CohortSpec, make_cohort, make_subjects, simulate_record
 from semiology.synthetic.face import LANDMARK_INDEX
-from semiology.synthetic.motion import JOINT_INDEX, elbow_angle_deg, plan_seizure
+from semiology.synthetic.motion import JOINT_INDEX, OTHER_SIGN_LEVEL, PLANTED_SIGNS, elbow_angle_deg, plan_seizure, simulate_body
 from semiology.synthetic.render import OCCLUDER_LEVEL
 from semiology.synthetic.subjects import FOCAL_SIGNS, FPS_CHOICES, opposite_side
 
@@ -23,8 +23,10 @@ SMALL = CohortSpec(
     n_both_subjects=1,
     seizure_duration_s=(20.0, 30.0),
     difficulty=0.0,
+    graded_signs=PLANTED_SIGNS,
     seed=7,
 )
+"""Every sign graded: full amplitude here, none at difficulty 1 (`small_without_signal`)."""
 LABEL_VALUES = {
     "dystonia": {"yes", "no"},
     "emotion": {"yes", "no"},
@@ -92,11 +94,11 @@ def _brow_raise_px(record: SeizureRecord) -> float:
 
 
 def _record_with(focal_yes: tuple[str, ...], duration_s: float = 50.0, subject: int = 0) -> SeizureRecord:
-    """One recording of a SMALL subject with exactly the focal signs `focal_yes`."""
+    """One recording of a SMALL subject with exactly the focal signs `focal_yes`, all at full amplitude."""
     traits = make_subjects(SMALL)[subject]
     rng = np.random.default_rng(123)
     focal = {sign: "yes" if sign in focal_yes else "no" for sign in FOCAL_SIGNS}
-    plan = plan_seizure(traits, "T-S1", duration_s, False, focal, 10.0, 10.0, 0.0, rng)
+    plan = plan_seizure(traits, "T-S1", duration_s, False, focal, 10.0, 10.0, 0.0, rng, graded_signs=SMALL.graded_signs)
     return simulate_record(traits, plan, SMALL, rng)
 
 
@@ -221,6 +223,30 @@ def test_difficulty_one_removes_the_planted_effects(small_without_signal: list[S
         assert record.meta["effect"] == 0.0
 
 
+def _body_motion(difficulty: float, graded_signs: tuple[str, ...], focal_yes: tuple[str, ...]) -> np.ndarray:
+    """Clean 3D joints of one seizure of the first dystonic SMALL subject, same draws at any difficulty."""
+    traits = next(subject for subject in make_subjects(SMALL) if subject.has_dystonia)
+    rng = np.random.default_rng(5)
+    focal = {sign: "yes" if sign in focal_yes else "no" for sign in FOCAL_SIGNS}
+    plan = plan_seizure(traits, "T-S1", 40.0, False, focal, 10.0, 10.0, difficulty, rng, graded_signs=graded_signs)
+    return simulate_body(traits, plan, rng).joints_mm
+
+
+def test_difficulty_grades_only_the_graded_signs() -> None:
+    """Hyperkinetic bouts (a confounder of dystonia) keep their amplitude at every difficulty;
+    dystonia, graded by default, fades."""
+    signs = ("hyperkinetic", "automatisms")
+    assert not np.allclose(_body_motion(0.0, ("dystonia", "emotion"), signs), _body_motion(0.8, ("dystonia", "emotion"), signs))
+    np.testing.assert_array_equal(_body_motion(0.0, ("emotion",), signs), _body_motion(0.8, ("emotion",), signs))
+    traits = make_subjects(SMALL)[0]
+    focal = {sign: "no" for sign in FOCAL_SIGNS}
+    plan = plan_seizure(traits, "T-S1", 30.0, False, focal, 10.0, 10.0, 0.9, np.random.default_rng(0))
+    assert plan.level("dystonia") == pytest.approx(0.1) and plan.level("emotion") == pytest.approx(0.1)
+    assert plan.level("hyperkinetic") == plan.level("clonic") == OTHER_SIGN_LEVEL
+    with pytest.raises(ValueError, match="tremor"):
+        plan.level("tremor")
+
+
 def test_automatisms_move_the_wrist_at_their_planted_frequency() -> None:
     record = _record_with(("automatisms",), duration_s=60.0)
     ((start, end, details),) = record.meta["signs"]["automatisms"]
@@ -310,7 +336,16 @@ def test_default_cohort_counts(default_cohort: list[SeizureRecord]) -> None:
         assert 25.0 <= record.fps <= 30.0
         assert 20.0 <= record.offset_s - record.onset_s <= 120.0
         assert record.meta["difficulty"] == 0.3
+        assert record.meta["sign_levels"]["dystonia"] == pytest.approx(0.7)
         json.dumps(record.meta)
+    dystonic_arms = {
+        record.subject_id: {details["side"] for _, _, details in record.meta["signs"]["dystonia"]}
+        for record in default_cohort
+        if record.labels["dystonia"] == "yes"
+    }
+    arms = [next(iter(sides)) for sides in dystonic_arms.values()]
+    assert all(len(sides) == 1 for sides in dystonic_arms.values())
+    assert sorted((arms.count("left"), arms.count("right"))) == [4, 5]
     generalised = sum(record.labels["generalisation"] == "TCS" for record in default_cohort)
     assert generalised == 13
     for sign in FOCAL_SIGNS:

@@ -32,6 +32,26 @@ def test_default_subjects_have_the_planted_counts() -> None:
     assert all(subject.seizure_type in ("TLE", "FLE") for subject in subjects)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2, 11])
+def test_dystonic_arms_are_balanced_and_only_the_sides_change(seed: int) -> None:
+    balanced = make_subjects(CohortSpec(seed=seed))
+    sides = [subject.dystonia_side for subject in balanced if subject.has_dystonia]
+    assert len(sides) == 9 and abs(sides.count("left") - sides.count("right")) == 1
+    coin_tosses = make_subjects(CohortSpec(seed=seed, balance_dystonia_side=False))
+    for subject, unbalanced in zip(balanced, coin_tosses, strict=True):
+        same = {**subject.to_json(), "focus_side": None} == {**unbalanced.to_json(), "focus_side": None}
+        assert same, "balancing the sides must leave every other trait as it was"
+        if not subject.has_dystonia:
+            assert subject.focus_side == unbalanced.focus_side
+
+
+def test_the_seed_zero_coin_tosses_put_every_dystonic_arm_on_one_side() -> None:
+    """Why the sides are balanced by default: left to coin tosses, the demo's own seed draws
+    nine left arms, and no right-arm dystonia to learn from."""
+    coin_tosses = make_subjects(CohortSpec(seed=0, balance_dystonia_side=False))
+    assert {subject.dystonia_side for subject in coin_tosses if subject.has_dystonia} == {"left"}
+
+
 def test_subjects_are_deterministic_and_differ_from_each_other() -> None:
     first, second = make_subjects(CohortSpec(seed=5)), make_subjects(CohortSpec(seed=5))
     assert [subject.to_json() for subject in first] == [subject.to_json() for subject in second]
@@ -75,6 +95,7 @@ def test_canary_subjects_have_balanced_labels_and_stronger_identity() -> None:
         ({"difficulty": 1.5}, "difficulty"),
         ({"pre_ictal_s": 0.0}, "pre_ictal_s"),
         ({"crop_size_px": 2}, "crop_size_px"),
+        ({"graded_signs": ("dystonia", "tremor")}, "graded_signs"),
         (
             {"n_subjects": 0, "n_seizures": 0, "n_dystonia_subjects": 0, "n_emotion_subjects": 0, "n_both_subjects": 0},
             "n_subjects",
