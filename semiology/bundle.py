@@ -48,7 +48,7 @@ from semiology.experiment import ExperimentConfig, ModelConfig
 from semiology.io.records import SeizureRecord
 from semiology.layouts import get_layout
 from semiology.models.agcn import AGCN
-from semiology.models.appearance import CROPS, build_encoder
+from semiology.models.appearance import APPEARANCE_STREAM, CROPS, build_encoder
 from semiology.models.encoder import SmallCNNEncoder, encode_frames, freeze
 from semiology.models.ensemble import SeedEnsemble
 from semiology.models.fusion import fuse
@@ -229,7 +229,7 @@ def build_bundle(
 
 def bundle_encoders(config: ExperimentConfig, records: Sequence[SeizureRecord], cache_dir: Path) -> dict[str, SmallCNNEncoder]:
     """The frozen frame encoders the study's TCN models read (from the study's encoder cache)."""
-    streams = sorted({m.stream for m in config.models if m.kind in ("tcn", "agcn_kd")})
+    streams = sorted({APPEARANCE_STREAM[m.stream] for m in config.models if m.kind in ("tcn", "agcn_kd")})
     if streams and config.encoder.kind != "small_cnn":
         raise BundleError("encoder.kind: only the small_cnn frame encoder can be bundled; a torchvision encoder stays a user checkpoint")
     encoders = {}
@@ -250,7 +250,7 @@ def _bundle_meta(config, records, study, entries, skipped, encoders) -> dict[str
             "layout": keypoints.layout,
             "source": keypoints.source,
             "coordinate_dims": int(keypoints.coords.shape[-1]),
-            "crops": CROPS[stream][0],
+            "crops": CROPS[APPEARANCE_STREAM[stream]][0],
         }
     windows = config.windows
     return {
@@ -372,7 +372,7 @@ def _check_layouts(path: Path, meta: dict[str, Any]) -> None:
 def prepare_record(bundle: Bundle, record: SeizureRecord) -> SeizureRecord:
     """`record` at the bundle's frame rate, with appearance features from the bundle's encoders when TCN models need them."""
     record = resample_record(record, bundle.config.windows.target_fps)
-    for stream in {m.stream for m in bundle.models.values() if m.kind == "tcn"}:
+    for stream in {APPEARANCE_STREAM[m.stream] for m in bundle.models.values() if m.kind == "tcn"}:
         crops, _, feature_name = CROPS[stream]
         if getattr(record, feature_name) is None and getattr(record, crops) is not None and stream in bundle.encoders:
             record = dataclasses.replace(record, **{feature_name: encode_frames(bundle.encoders[stream], getattr(record, crops))})

@@ -148,7 +148,7 @@ class ModelConfig:
     name: str
     task: str
     kind: Literal["agcn", "tcn", "agcn_kd", "fusion", "lstm_fc", "lstm_fc_extended", "i3d_head", "gestures"]
-    stream: Literal["body", "face"] = "body"
+    stream: Literal["body", "body_3d", "face"] = "body"
     teacher: str | None = None
     members: tuple[str, ...] = ()
     ensemble: int = 1

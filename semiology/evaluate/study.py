@@ -25,6 +25,7 @@ from semiology.experiment import ExperimentConfig, ModelConfig, TaskConfig
 from semiology.io.records import SeizureRecord
 from semiology.layouts import get_layout
 from semiology.models.agcn import AGCN
+from semiology.models.appearance import APPEARANCE_STREAM
 from semiology.models.fusion import choose_fusion_weight, choose_threshold, fuse
 from semiology.models.tcn import TCN
 from semiology.preprocess.windows import baseline_pose, feature_window_tensor, keypoint_window_tensor, pair_scale, slice_windows
@@ -32,8 +33,10 @@ from semiology.train.augment import keypoint_augment
 from semiology.train.ensemble import fit_ensemble
 from semiology.train.fit import FitResult, predict_logits, predict_proba
 
-STREAM_KEYPOINTS = {"body": "body_2d", "face": "face_2d"}
-STREAM_FEATURES = {"body": "body_features", "face": "face_features"}
+STREAM_KEYPOINTS = {"body": "body_2d", "body_3d": "body_3d", "face": "face_2d"}
+"""The keypoints each stream reads. `body_3d` is the body in 3D (a depth camera's skeleton, or
+2D keypoints lifted): movement towards the camera, invisible in the 2D projection, stays in it."""
+STREAM_FEATURES = {"body": "body_features", "body_3d": "body_features", "face": "face_features"}
 STREAM_SCALE_PAIR = {
     "upper_body_11": ("right_shoulder", "left_shoulder"),
     "face_23": ("right_eye_outer", "left_eye_outer"),
@@ -70,6 +73,11 @@ def check_experiment(config: ExperimentConfig, source: str) -> None:
                 problems.append(f"{where}.teacher: must name a tcn model of task {model.task!r} (got {model.teacher!r})")
             elif model_names.index(teacher.name) > model_names.index(model.name):
                 problems.append(f"{where}.teacher: the teacher {teacher.name!r} must be listed before its student")
+            elif APPEARANCE_STREAM[teacher.stream] != APPEARANCE_STREAM[model.stream]:
+                problems.append(
+                    f"{where}.teacher: the teacher {teacher.name!r} reads {teacher.stream} crops, the student the "
+                    f"{APPEARANCE_STREAM[model.stream]} crops' windows; distil within one stream"
+                )
         if model.keypoints and model.kind != "tcn":
             problems.append(f"{where}.keypoints: only a tcn model reads keypoints beside its appearance features")
         if model.ensemble < 1 or (model.ensemble > 1 and model.kind not in ("agcn", "tcn", "agcn_kd")):

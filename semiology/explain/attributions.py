@@ -47,6 +47,7 @@ import torch
 from captum.attr import IntegratedGradients
 
 from semiology.bundle import Bundle, BundledModel, model_inputs, segment_frames, window_probabilities
+from semiology.evaluate.study import STREAM_KEYPOINTS
 from semiology.io.records import SeizureRecord
 from semiology.layouts import get_layout
 
@@ -251,7 +252,7 @@ def explain_record(
     window_prob, _ = window_probabilities(bundle, model, record, 0, record.num_frames)
     starts = np.round(starts_s * fps).astype(int)
     probability = segment_prob.mean(axis=0) if len(segment_prob) else np.full(len(model.classes), np.nan)
-    keypoints = getattr(record, "body_2d" if model.stream == "body" else "face_2d")
+    keypoints = getattr(record, STREAM_KEYPOINTS[model.stream])
     result = SeizureAttribution(
         seizure_id=record.seizure_id, model=model.name, task=model.task, kind=model.kind, stream=model.stream,
         classes=model.classes, target=target, fps=fps, onset_s=record.onset_s, offset_s=record.offset_s,

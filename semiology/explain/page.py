@@ -68,7 +68,7 @@ def explain_model(bundle: Bundle, model_name: str, record: SeizureRecord, out_di
     if attribution.time_ig is not None:
         result.files["time attribution"] = plot_time_attribution(attribution, out_dir / f"{slug}_time.png")
         return result
-    keypoints = getattr(record, "body_2d" if model.stream == "body" else "face_2d")
+    keypoints = record.face_2d if model.stream == "face" else (record.body_2d if record.body_2d is not None else record.body_3d)
     planted = _planted(record, model.task)
     result.files["joint importance"] = plot_joint_importance(attribution, keypoints.layout, rest_positions(keypoints.coords), out_dir / f"{slug}_joints.png", planted)
     result.files["joint x time"] = plot_joint_time(attribution, out_dir / f"{slug}_joint_time.png")

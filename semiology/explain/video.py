@@ -18,7 +18,8 @@ from PIL import Image, ImageDraw
 from semiology.io.records import SeizureRecord
 from semiology.layouts import get_layout
 
-CROP_FIELDS = {"body": ("body_crops", "body_2d"), "face": ("face_crops", "face_2d")}
+CROP_FIELDS = {"body": ("body_crops", "body_2d"), "body_3d": ("body_crops", "body_2d"), "face": ("face_crops", "face_2d")}
+"""The crops and the 2D keypoints drawn on them for each stream (a 3D body is drawn as its 2D projection)."""
 BLANK_NOTE = "no frames are stored with this recording: keypoints drawn on a blank canvas"
 
 
@@ -38,7 +39,7 @@ def write_overlay_video(record: SeizureRecord, stream: str, joint_time: np.ndarr
     keypoints = getattr(record, keypoint_field)
     coords = keypoints.coords[..., :2]
     crops = getattr(record, crop_field)
-    box = record.meta.get("crop_boxes_px", {}).get(stream) if isinstance(record.meta, dict) else None
+    box = record.meta.get("crop_boxes_px", {}).get(crop_field.removesuffix("_crops")) if isinstance(record.meta, dict) else None
     if crops is not None and box is not None and len(crops) == len(coords):
         origin, scale = np.array(box[:2], dtype=float), size / float(box[2])
         note = f"frames: the recording's {crop_field.replace('_', ' ')} ({crops.shape[1]} px, enlarged to {size} px)"

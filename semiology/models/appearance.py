@@ -13,6 +13,8 @@ from semiology.models.encoder import TorchvisionEncoder, encode_frames, get_or_p
 from semiology.synthetic import GENERATOR_VERSION, CohortSpec, make_cohort
 
 CROPS = {"body": ("body_crops", "body_2d", "body_features"), "face": ("face_crops", "face_2d", "face_features")}
+APPEARANCE_STREAM = {"body": "body", "body_3d": "body", "face": "face"}
+"""Whose crops (and frame encoder) give each model stream its appearance features."""
 
 
 def pretraining_set(stream: str, config: EncoderConfig, crop_size_px: int, frame_step: int = 2) -> tuple[np.ndarray, np.ndarray]:
@@ -74,8 +76,8 @@ def build_encoder(stream: str, config: EncoderConfig, crop_size_px: int, cache_d
 
 
 def attach_appearance_features(records: list[SeizureRecord], streams: set[str], config: EncoderConfig, cache_dir: Path) -> None:
-    """Fill `body_features` / `face_features` of records that have crops but no features yet."""
-    for stream in sorted(streams):
+    """Fill `body_features` / `face_features` of records that have crops but no features yet (`streams`: model streams)."""
+    for stream in sorted({APPEARANCE_STREAM[stream] for stream in streams}):
         crop_name, _, feature_name = CROPS[stream]
         pending = [r for r in records if getattr(r, feature_name) is None and getattr(r, crop_name) is not None]
         if not pending:
