@@ -34,7 +34,10 @@ class WindowConfig:
 
     `baseline: pre_ictal` expresses every window relative to the same recording's pre-ictal
     period (mean pose, mean appearance features): available at test time, so no leakage, and
-    it turns habitual posture and face shape into a zero reference.
+    it turns habitual posture and face shape into a zero reference. `view: body` rotates 3D
+    keypoints into the patient's body frame, estimated over the same pre-ictal period (the
+    whole recording when there is none), so that where the depth camera stood does not become a
+    feature (see `semiology.preprocess.view`); 2D keypoints are left as they are.
     """
 
     target_fps: float = 10.0
@@ -44,6 +47,7 @@ class WindowConfig:
     max_train_windows_per_seizure: int = 8
     segment: Literal["ictal", "recording"] = "ictal"
     baseline: Literal["none", "pre_ictal"] = "pre_ictal"
+    view: Literal["camera", "body"] = "camera"
 
 
 @dataclass
@@ -87,7 +91,11 @@ class TrainConfig:
     """Fitting settings shared by every model of a study.
 
     `mirror` mirrors a random half of each training batch of keypoint models left-right (see
-    `semiology.train.augment`); only for tasks whose labels do not name a side.
+    `semiology.train.augment`); only for tasks whose labels do not name a side. `select` is
+    what the kept epoch minimises or maximises on the inner validation split: `loss` (class-
+    weighted cross-entropy) or `auc` (area under the ROC curve, macro one-vs-rest; ties go to
+    the lower loss). A loss on a few validation subjects rewards an undertrained model whose
+    probabilities all sit near 0.5; the AUC asks only whether the classes are ranked apart.
     """
 
     epochs: int = 15
@@ -98,6 +106,7 @@ class TrainConfig:
     val_fraction: float = 0.25
     class_weighted: bool = True
     mirror: bool = False
+    select: Literal["loss", "auc"] = "loss"
 
 
 @dataclass

@@ -28,6 +28,7 @@ from semiology.models.agcn import AGCN
 from semiology.models.appearance import APPEARANCE_STREAM
 from semiology.models.fusion import choose_fusion_weight, choose_threshold, fuse
 from semiology.models.tcn import TCN
+from semiology.preprocess.view import align_to_body_frame
 from semiology.preprocess.windows import baseline_pose, feature_window_tensor, keypoint_window_tensor, pair_scale, slice_windows
 from semiology.train.augment import keypoint_augment
 from semiology.train.ensemble import fit_ensemble
@@ -136,11 +137,13 @@ def record_stream_windows(record: SeizureRecord, stream: str, config: Experiment
         raise ConfigError(f"seizure {record.seizure_id}: no {stream} keypoints")
     stream_features = getattr(record, STREAM_FEATURES[stream])
     last = min(last, record.num_frames)
+    pre_ictal = np.arange(0, min(int(round(record.onset_s * fps)), record.num_frames))
+    if settings.view == "body":
+        stream_keypoints = align_to_body_frame(stream_keypoints, pre_ictal)
     scale_pair = STREAM_SCALE_PAIR[stream_keypoints.layout]
     scale = pair_scale(stream_keypoints.coords, stream_keypoints.layout, scale_pair)
     pose_reference, feature_reference = None, None
     if settings.baseline == "pre_ictal":
-        pre_ictal = np.arange(0, min(int(round(record.onset_s * fps)), record.num_frames))
         pose_reference = baseline_pose(stream_keypoints, pre_ictal, scale_pair, scale)
         if stream_features is not None and len(pre_ictal):
             feature_reference = stream_features[pre_ictal].mean(axis=0)
@@ -307,6 +310,11 @@ def plan_jobs(config: ExperimentConfig, windows: dict[tuple[str, str], StreamWin
     return [FoldJob(fold, task_index) for task_index in order for fold in folds]
 
 
+def _model_seed(config: ExperimentConfig, fold_index: int, task_index: int, model_index: int) -> int:
+    """The training seed of one model in one outer fold: fixed by the indices, not by the order jobs run in."""
+    return config.seed * 1_000_003 + fold_index * 1009 + task_index * 101 + model_index
+
+
 def _run_task(fold, task, task_index, split, config, records, windows, output) -> None:
     """Fit the models of one task inside one fold, in config order (teachers before students)."""
     inner_train, inner_val, test_records = split
@@ -346,7 +354,7 @@ def _run_task(fold, task, task_index, split, config, records, windows, output) -
             stream.labels[val_rows],
             len(task.classes),
             config.train,
-            seed=config.seed * 1_000_003 + fold.index * 1009 + task_index * 101 + model_index,
+            seed=_model_seed(config, fold.index, task_index, model_index),
             members=model.ensemble,
             teacher_logits=teacher_logits,
             distillation=config.distillation,

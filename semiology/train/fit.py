@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from sklearn.metrics import f1_score
+from sklearn.metrics import f1_score, roc_auc_score
 from torch import nn
 
 from semiology.experiment import DistillationConfig, TrainConfig
@@ -73,6 +73,17 @@ def predict_proba(model: nn.Module, inputs: np.ndarray, batch_size: int = 256, o
     return (objective or Objective()).proba(torch.from_numpy(logits)).numpy()
 
 
+def validation_auc(labels: np.ndarray, prob: np.ndarray) -> float:
+    """ROC AUC of `prob` `[N, K]` for `labels` (macro one-vs-rest over the classes present); NaN with one class."""
+    present = np.unique(labels)
+    if len(present) < 2:
+        return float("nan")
+    if prob.shape[1] == 2:
+        return float(roc_auc_score(labels, prob[:, 1]))
+    scores = [roc_auc_score(labels == k, prob[:, k]) for k in present]
+    return float(np.mean(scores))
+
+
 def _batches(num_items: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
     """Shuffled index batches; a trailing batch of one is merged (batch norm needs two)."""
     order = torch.randperm(num_items, generator=generator)
@@ -97,7 +108,11 @@ def fit_classifier(
     optimiser: str = "adam",
     augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
 ) -> FitResult:
-    """Train with Adam, keep the epoch of lowest inner-validation loss, stop after `patience`.
+    """Train with Adam, keep the best epoch on the inner validation split, stop after `patience`.
+
+    The best epoch has the lowest inner-validation loss, or with `config.select == "auc"` the
+    highest validation AUC (ties to the lower loss); `patience` epochs without a better one end
+    training.
 
     With `teacher_logits` (a frozen teacher's logits on `x_train`, row for row) the loss is
     the distillation loss: class-weighted cross-entropy plus temperature-scaled KL to the
@@ -127,8 +142,8 @@ def fit_classifier(
     targets = torch.from_numpy(y_train.astype(np.int64))
     val_targets = torch.from_numpy(y_val.astype(np.int64))
 
-    curves: dict[str, list[float]] = {"train_loss": [], "val_loss": [], "val_macro_f1": []}
-    best_loss, best_epoch, best_state, best_prob = np.inf, 0, None, None
+    curves: dict[str, list[float]] = {"train_loss": [], "val_loss": [], "val_macro_f1": [], "val_auc": []}
+    best_score, best_epoch, best_state, best_prob = (-np.inf, -np.inf), 0, None, None
     stale_epochs = 0
     for epoch in range(1, config.epochs + 1):
         model.train()
@@ -152,9 +167,12 @@ def fit_classifier(
         val_f1 = f1_score(val_labels, val_prob.argmax(1), average="macro", labels=np.unique(val_labels), zero_division=0)
         curves["train_loss"].append(running / max(seen, 1))
         curves["val_loss"].append(val_loss)
+        val_auc = validation_auc(val_labels, val_prob)
         curves["val_macro_f1"].append(float(val_f1))
-        if val_loss < best_loss - 1e-6:
-            best_loss, best_epoch, best_prob = val_loss, epoch, val_prob
+        curves["val_auc"].append(val_auc)
+        score = (round(val_auc, 6), -val_loss) if config.select == "auc" and np.isfinite(val_auc) else (0.0, -val_loss)
+        if score[0] > best_score[0] or (score[0] == best_score[0] and score[1] > best_score[1] + 1e-6):
+            best_score, best_epoch, best_prob = score, epoch, val_prob
             best_state = copy.deepcopy(model.state_dict())
             stale_epochs = 0
         else:

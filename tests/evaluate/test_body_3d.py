@@ -6,12 +6,13 @@ import json
 import numpy as np
 import pytest
 import yaml
+from scipy.spatial.transform import Rotation
 
 from semiology.bundle import BundleError, load_bundle, model_inputs, prepare_record, segment_frames, window_probabilities
 from semiology.cli import loso_eval
 from semiology.config import config_from_dict
 from semiology.errors import ConfigError
-from semiology.evaluate.study import build_stream_windows, check_experiment
+from semiology.evaluate.study import build_stream_windows, check_experiment, record_stream_windows
 from semiology.experiment import ExperimentConfig
 from semiology.explain.attributions import explain_record
 from tests.bundle_fixtures import TINY_STUDY, tiny_records
@@ -89,3 +90,20 @@ def test_3d_models_are_evaluated_bundled_and_explained(run_3d):
     assert attribution.joint_time_ig.shape[1] == 11
     with pytest.raises(BundleError, match="no body_3d keypoints"):
         model_inputs(bundle, bundle.model("AGCN-pose-3D"), dataclasses.replace(record, body_3d=None), first, last)
+
+
+def test_body_view_windows_do_not_depend_on_where_the_depth_camera_stood(small_records):
+    """The same recording seen by a camera turned 30 degrees gives the same body_3d windows with `view: body`, other ones without."""
+    record = next(r for r in small_records if r.body_3d is not None and r.onset_s > 1.0)
+    turn = Rotation.from_euler("xy", [20.0, 25.0], degrees=True).as_matrix()
+    moved_3d = dataclasses.replace(record.body_3d, coords=(record.body_3d.coords.astype(np.float64) @ turn.T).astype(np.float32))
+    moved = dataclasses.replace(record, body_3d=moved_3d)
+    last = record.num_frames
+    differences = {}
+    for view in ("body", "camera"):
+        config = config_from_dict({**SMALL, "windows": {**SMALL.get("windows", {}), "view": view}}, ExperimentConfig, source="test")
+        original, _, _ = record_stream_windows(record, "body_3d", config, 0, last)
+        turned, _, _ = record_stream_windows(moved, "body_3d", config, 0, last)
+        differences[view] = np.abs(np.stack(original) - np.stack(turned)).max()
+    # In shoulder widths; a coordinate-wise median trunk is nearly, not exactly, rotation-equivariant.
+    assert differences["body"] < 0.02 and differences["camera"] > 0.2, differences
