@@ -21,6 +21,7 @@ from tests.evaluate.test_study import SMALL
 STUDY_3D = {
     **json.loads(json.dumps(TINY_STUDY)),
     "name": "tiny-3d",
+    "windows": {**TINY_STUDY["windows"], "view": "body"},
     "tasks": [{"name": "dystonia", "classes": ["no", "yes"]}],
     "models": [
         {"name": "TCN-pose", "task": "dystonia", "kind": "tcn", "stream": "body"},
@@ -85,6 +86,11 @@ def test_3d_models_are_evaluated_bundled_and_explained(run_3d):
         assert inputs.shape[1] == 4 and len(starts) > 0
         prob, _ = window_probabilities(bundle, bundle.model(name), record, first, last)
         np.testing.assert_allclose(prob.sum(axis=1), 1.0, rtol=1e-5)
+    turn = Rotation.from_euler("xy", [20.0, 25.0], degrees=True).as_matrix()
+    turned = dataclasses.replace(record, body_3d=dataclasses.replace(record.body_3d, coords=record.body_3d.coords @ turn.T.astype(np.float32)))
+    seen, _ = model_inputs(bundle, bundle.model("AGCN-pose-3D"), record, first, last)
+    seen_turned, _ = model_inputs(bundle, bundle.model("AGCN-pose-3D"), turned, first, last)
+    np.testing.assert_allclose(seen_turned, seen, atol=0.02, err_msg="the bundle keeps the study's body view")
     attribution = explain_record(bundle, bundle.model("AGCN-pose-3D"), record, steps=4)
     assert attribution.joint_names[:2] == ("head", "neck")
     assert attribution.joint_time_ig.shape[1] == 11
