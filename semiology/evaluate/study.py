@@ -310,11 +310,6 @@ def plan_jobs(config: ExperimentConfig, windows: dict[tuple[str, str], StreamWin
     return [FoldJob(fold, task_index) for task_index in order for fold in folds]
 
 
-def _model_seed(config: ExperimentConfig, fold_index: int, task_index: int, model_index: int) -> int:
-    """The training seed of one model in one outer fold: fixed by the indices, not by the order jobs run in."""
-    return config.seed * 1_000_003 + fold_index * 1009 + task_index * 101 + model_index
-
-
 def _run_task(fold, task, task_index, split, config, records, windows, output) -> None:
     """Fit the models of one task inside one fold, in config order (teachers before students)."""
     inner_train, inner_val, test_records = split
@@ -354,7 +349,7 @@ def _run_task(fold, task, task_index, split, config, records, windows, output) -
             stream.labels[val_rows],
             len(task.classes),
             config.train,
-            seed=_model_seed(config, fold.index, task_index, model_index),
+            seed=config.seed * 1_000_003 + fold.index * 1009 + task_index * 101 + model_index,
             members=model.ensemble,
             teacher_logits=teacher_logits,
             distillation=config.distillation,

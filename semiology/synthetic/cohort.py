@@ -40,6 +40,7 @@ from semiology.synthetic.face import (
 from semiology.synthetic.motion import (
     BODY_JOINTS,
     BODY_LAYOUT,
+    GRADED_SIGNS,
     JOINT_INDEX,
     PLANTED_SIGNS,
     BodyMotion,
@@ -116,7 +117,7 @@ class CohortSpec:
     pre_ictal_s: float = 10.0
     post_ictal_s: float = 10.0
     difficulty: float = 0.3
-    graded_signs: tuple[str, ...] = ("dystonia", "emotion")
+    graded_signs: tuple[str, ...] = GRADED_SIGNS
     balance_dystonia_side: bool = True
     canary: bool = False
     crop_size_px: int = 32

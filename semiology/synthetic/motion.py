@@ -38,6 +38,9 @@ TONIC_TARGET_DEG: dict[str, float] = {
 PLANTED_SIGNS: tuple[str, ...] = ("dystonia", "emotion", *FOCAL_SIGNS)
 """Every sign the generator can plant."""
 
+GRADED_SIGNS: tuple[str, ...] = ("dystonia", "emotion")
+"""The signs whose amplitude difficulty grades by default: those of the dystonia/emotion study."""
+
 OTHER_SIGN_LEVEL = 0.7
 """Amplitude of the signs that are not graded by difficulty: the level every sign had at the
 default difficulty 0.3. They are the confounders a study must see past; were they to shrink
@@ -69,7 +72,7 @@ class SeizurePlan:
     effect: float
     difficulty: float
     canary: bool
-    graded_signs: tuple[str, ...] = ("dystonia", "emotion")
+    graded_signs: tuple[str, ...] = GRADED_SIGNS
 
     def level(self, sign: str) -> float:
         """The amplitude factor of one planted sign in this recording."""
@@ -144,7 +147,7 @@ def plan_seizure(
     post_ictal_s: float,
     difficulty: float,
     rng: np.random.Generator,
-    graded_signs: tuple[str, ...] = ("dystonia", "emotion"),
+    graded_signs: tuple[str, ...] = GRADED_SIGNS,
 ) -> SeizurePlan:
     """The timeline of one seizure: onset, generalisation and every sign's occurrences.
 

@@ -37,8 +37,8 @@ def seeded_rng(seed: int, *key: int) -> np.random.Generator:
     """The generator at one node of the cohort's seed tree.
 
     Keys: `(0,)` cohort-level draws, `(1, s)` traits of subject s, `(2, s, k)` seizure k of
-    subject s, `(3,)` the balanced sides of dystonia. Each node is an independent child of `SeedSequence(seed)`, so adding seizures
-    or subjects never changes the draws of the others.
+    subject s, `(3,)` the balanced sides of dystonia. Each node is an independent child of
+    `SeedSequence(seed)`, so adding seizures or subjects never changes the draws of the others.
     """
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=tuple(int(part) for part in key)))
 
