@@ -7,7 +7,8 @@ teacher along) on the synthetic cohort of seed `--cohort`, once per training see
 and prints the window macro F1 (mean ± std over LOSO folds) per seed, then the mean ± std over
 seeds. Tune on other cohorts (`--cohort 11`, `12`) before confirming on the demo cohort (0).
 `--set` overrides config keys as on the command line of tools/loso_eval.py (YAML values), e.g.
-`--set tcn.keypoints=false models.TCN-face.ensemble=1` (a `models.NAME.KEY` item changes one model).
+`--set tcn.keypoints=false models.TCN-face.ensemble=1 models.AGCN-pose.train.lr=0.01` (a
+`models.NAME.KEY` or `models.NAME.SECTION.KEY` item changes one model).
 """
 
 import argparse
@@ -31,7 +32,15 @@ def selected_models(demo_models: list[dict], names: list[str], changes: dict[str
     """The named demo models with their teachers, in demo order, with per-model changes applied."""
     by_name = {model["name"]: model for model in demo_models}
     wanted = set(names) | {by_name[name]["teacher"] for name in names if by_name[name].get("teacher")}
-    return [{**model, **changes.get(model["name"], {})} for model in demo_models if model["name"] in wanted]
+    return [_changed(model, changes.get(model["name"], {})) for model in demo_models if model["name"] in wanted]
+
+
+def _changed(model: dict, change: dict) -> dict:
+    """`model` with `change` applied; a section (e.g. `train`) is updated key by key, not replaced."""
+    out = dict(model)
+    for key, value in change.items():
+        out[key] = {**out.get(key, {}), **value} if isinstance(value, dict) else value
+    return out
 
 
 def main() -> None:
@@ -46,7 +55,12 @@ def main() -> None:
     changes: dict[str, dict] = {}
     for key in [key for key in overrides if key.startswith("models.")]:
         _, name, field = key.split(".", 2)
-        changes.setdefault(name, {})[field] = overrides.pop(key)
+        section, _, sub_key = field.partition(".")
+        change = changes.setdefault(name, {})
+        if sub_key:
+            change.setdefault(section, {})[sub_key] = overrides.pop(key)
+        else:
+            change[field] = overrides.pop(key)
     demo = load_experiment(DEMO_CONFIG)
     models = selected_models(config_to_dict(demo)["models"], args.models, changes)
     tasks = [dataclasses.asdict(task) for task in demo.tasks if any(model["task"] == task.name for model in models)]

@@ -208,12 +208,13 @@ def build_bundle(
                 teacher_config = next(m for m in config.models if m.task == task.name and m.name == model.teacher)
                 teacher = predict_logits(fitted[model.teacher], tcn_inputs(stream.features[rows], stream.keypoints[rows], teacher_config.keypoints))
             single = {**architecture, "ensemble": 1}
+            train_settings = model.train.apply(config.train)
             members = [
                 fit_fixed_epochs(
                     lambda: build_network(single),
-                    inputs[rows], stream.labels[rows], len(task.classes), config.train, selection.epochs,
+                    inputs[rows], stream.labels[rows], len(task.classes), train_settings, selection.epochs,
                     seed=member_seed, teacher_logits=teacher, distillation=config.distillation,
-                    augment=keypoint_augment(config.train.mirror, model.kind, layout),
+                    augment=keypoint_augment(train_settings.mirror, model.kind, layout),
                 )
                 for member_seed in member_seeds(config.seed * 1_000_003 + 999_983 + task_index * 101 + model_index, model.ensemble)
             ]

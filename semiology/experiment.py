@@ -6,7 +6,7 @@ unknown keys and wrong types with a message naming the file and the key.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Literal
 
 from semiology.synthetic import CohortSpec
@@ -110,6 +110,38 @@ class TrainConfig:
 
 
 @dataclass
+class TrainOverrides:
+    """One model's departures from the study's `train:` section; `None` keeps the study's value.
+
+    Streams differ in what they need: an AGCN learning from raw keypoints needs more, larger
+    optimiser steps than a TCN on the features of a frozen encoder, and one setting for both
+    undertrains one or overfits the other. `val_fraction` is not here: the inner split belongs
+    to the fold, and a teacher, its student and a fusion must share it.
+    """
+
+    epochs: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    weight_decay: float | None = None
+    patience: int | None = None
+    class_weighted: bool | None = None
+    mirror: bool | None = None
+    select: Literal["loss", "auc"] | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "patience", "lr"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be positive, got {value}")
+        if self.weight_decay is not None and self.weight_decay < 0:
+            raise ValueError(f"weight_decay must not be negative, got {self.weight_decay}")
+
+    def apply(self, study: TrainConfig) -> TrainConfig:
+        """The study's settings with this model's overrides in place."""
+        return replace(study, **{f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None})
+
+
+@dataclass
 class DistillationConfig:
     temperature: float = 4.0
     alpha: float = 0.5
@@ -152,6 +184,9 @@ class ModelConfig:
     pre-ictal pose, and confidence), flattened per frame. Appearance features of a moving
     patient mix expression with displacement in the crop; keypoints are normalised for
     position and scale, so the two together are less confounded by movement.
+
+    `train:` overrides the study's training settings for this model alone (see
+    `TrainOverrides`), e.g. `train: {batch_size: 32, lr: 0.01}`.
     """
 
     name: str
@@ -164,6 +199,7 @@ class ModelConfig:
     keypoints: bool = False
     aggregation: Literal["mean", "lstm", "blstm"] = "blstm"
     segments: int | None = None
+    train: TrainOverrides = field(default_factory=TrainOverrides)
 
 
 @dataclass

@@ -247,9 +247,9 @@ def _fit_sample_model(model: ModelConfig, task: TaskConfig, split, seed: int, ou
     inputs = standardise(samples.inputs, samples.inputs[train_rows])
     num_class = len(task.classes)
     objective = SequenceObjective(l2=config.action.l2 if model.kind != "i3d_head" else 0.0)
-    train_settings = config.train
-    if model.kind == "i3d_head":
-        train_settings = replace(config.train, lr=config.action.head_lr)
+    train_settings = model.train.apply(config.train)
+    if model.kind == "i3d_head" and model.train.lr is None:
+        train_settings = replace(train_settings, lr=config.action.head_lr)
     result = fit_classifier(
         _sample_model(model, inputs.shape[-1], num_class),
         inputs[train_rows],
@@ -300,7 +300,7 @@ def _fit_gestures(model: ModelConfig, task: TaskConfig, split, seed: int, output
         x_val,
         y_val,
         2,
-        config.train,
+        model.train.apply(config.train),
         seed=seed,
         objective=objective,
     )

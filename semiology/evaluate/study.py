@@ -341,6 +341,7 @@ def _run_task(fold, task, task_index, split, config, records, windows, output) -
         if model.kind == "agcn_kd":
             teacher = next(m for m in task_models if m.name == model.teacher)
             teacher_logits = predict_logits(fitted[model.teacher].model, tcn_inputs(stream.features[train_rows], stream.keypoints[train_rows], teacher.keypoints))
+        train_settings = model.train.apply(config.train)
         result = fit_ensemble(
             _build_model(model, config, stream, len(task.classes), layout_name),
             inputs[train_rows],
@@ -348,12 +349,12 @@ def _run_task(fold, task, task_index, split, config, records, windows, output) -
             inputs[val_rows],
             stream.labels[val_rows],
             len(task.classes),
-            config.train,
+            train_settings,
             seed=config.seed * 1_000_003 + fold.index * 1009 + task_index * 101 + model_index,
             members=model.ensemble,
             teacher_logits=teacher_logits,
             distillation=config.distillation,
-            augment=keypoint_augment(config.train.mirror, model.kind, layout_name),
+            augment=keypoint_augment(train_settings.mirror, model.kind, layout_name),
         )
         fitted[model.name] = result
         val[model.name] = (result.val_prob, stream.labels[val_rows])
