@@ -21,7 +21,7 @@ from semiology.config import config_hash, config_to_dict
 from semiology.errors import ConfigError
 from semiology.evaluate.results import ModelResult, PredictionTable, StudyResult
 from semiology.evaluate.splits import Fold, check_no_subject_overlap, grouped_kfold, inner_split, leaky_seizure_folds, loso_folds
-from semiology.experiment import ExperimentConfig, ModelConfig, TaskConfig
+from semiology.experiment import ExperimentConfig, ModelConfig, TaskConfig, TrainOverrides
 from semiology.io.records import SeizureRecord
 from semiology.layouts import get_layout
 from semiology.models.agcn import AGCN
@@ -84,6 +84,8 @@ def check_experiment(config: ExperimentConfig, source: str) -> None:
         if model.ensemble < 1 or (model.ensemble > 1 and model.kind not in ("agcn", "tcn", "agcn_kd")):
             problems.append(f"{where}.ensemble: at least 1, and above 1 only for an agcn, tcn or agcn_kd model (got {model.ensemble})")
         if model.kind == "fusion":
+            if model.train != TrainOverrides():
+                problems.append(f"{where}.train: a fusion trains nothing (its weight is chosen on the inner split)")
             if len(model.members) != 2 or any(m not in by_name for m in model.members):
                 problems.append(f"{where}.members: must name two models listed before it (got {list(model.members)})")
             elif any(model_names.index(m) > model_names.index(model.name) for m in model.members):

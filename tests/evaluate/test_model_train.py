@@ -10,7 +10,7 @@ from semiology import bundle as bundle_module
 from semiology.cli import loso_eval
 from semiology.config import config_from_dict, load_config
 from semiology.errors import ConfigError
-from semiology.evaluate.study import run_study
+from semiology.evaluate.study import check_experiment, run_study
 from semiology.experiment import ExperimentConfig, TrainConfig, TrainOverrides
 from tests.bundle_fixtures import TINY_STUDY
 from tests.evaluate.test_study import SMALL
@@ -75,3 +75,10 @@ def test_the_final_fit_of_a_bundle_uses_the_model_settings(tmp_path, monkeypatch
     assert status == 0
     assert (seen[5].batch_size, seen[5].lr) == (5, 0.02)
     assert (seen[3].batch_size, seen[3].lr) == (spec["train"]["batch_size"], TrainConfig().lr)
+
+
+def test_a_fusion_row_refuses_training_settings():
+    spec = json.loads(json.dumps(SMALL))
+    spec["models"][3]["train"] = {"lr": 0.01}
+    with pytest.raises(ConfigError, match=r"models.fusion.train: a fusion trains nothing"):
+        check_experiment(config_from_dict(spec, ExperimentConfig, source="bad.yaml"), "bad.yaml")
