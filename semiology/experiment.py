@@ -73,10 +73,16 @@ class EncoderConfig:
     """The frozen per-frame encoder the TCN streams read.
 
     `small_cnn` is pretrained once on a disjoint synthetic set (other subjects, other seed)
-    and cached; `torchvision` takes a user's ImageNet checkpoint for real data.
+    and cached; `torchvision` takes a user's ImageNet checkpoint for real data. `pretext` is
+    what the small CNN learns to regress from a crop: where the keypoints are (`position`,
+    normalised per recording), or that and the shape they form (`position_shape`: each
+    frame's keypoints centred and scaled to unit spread). Position alone is dominated by where
+    the head or body is; an expression (raised brows, widened eyes) barely moves the face's
+    landmarks but changes their shape.
     """
 
     kind: Literal["small_cnn", "torchvision"] = "small_cnn"
+    pretext: Literal["position", "position_shape"] = "position_shape"
     arch: Literal["resnet18", "resnet50", "vgg16"] = "resnet18"
     checkpoint: str | None = None
     out_features: int = 64

@@ -21,8 +21,9 @@ def pretraining_set(stream: str, config: EncoderConfig, crop_size_px: int, frame
     """Crops and regression targets from a synthetic cohort disjoint from any evaluation cohort.
 
     The pretext task is to regress where the body joints (or face landmarks) are in the crop
-    (coordinates normalised per recording), a generic visual skill that says nothing about
-    the labels being evaluated. The cohort is drawn from its own seed and subjects, so the
+    (coordinates normalised per recording) and, with `config.pretext` `position_shape`, the
+    shape they form (see `shape_targets`): generic visual skills that say nothing about the
+    labels being evaluated. The cohort is drawn from its own seed and subjects, so the
     encoder never sees an evaluated subject.
     """
     spec = CohortSpec(
@@ -45,8 +46,25 @@ def pretraining_set(stream: str, config: EncoderConfig, crop_size_px: int, frame
         centre = np.nanmean(keypoints, axis=(0, 1))
         spread = np.nanstd(keypoints) or 1.0
         crops.append(frames[complete])
-        targets.append(((keypoints[complete] - centre) / spread).reshape(int(complete.sum()), -1))
+        kept = keypoints[complete]
+        parts = [((kept - centre) / spread).reshape(len(kept), -1)]
+        if config.pretext == "position_shape":
+            parts.append(shape_targets(kept))
+        targets.append(np.concatenate(parts, axis=1))
     return np.concatenate(crops), np.concatenate(targets).astype(np.float32)
+
+
+def shape_targets(keypoints: np.ndarray) -> np.ndarray:
+    """Each frame's keypoints `[T, V, 2]` centred on their mean and scaled to unit RMS spread, flattened to `[T, 2V]`.
+
+    Invariant to where the face or body is in the crop and how large it is, so regressing them
+    asks the encoder for the configuration (an opened mouth, a flexed wrist), not the place.
+    Frames with all keypoints at one point give zeros.
+    """
+    centred = keypoints - keypoints.mean(axis=1, keepdims=True)
+    spread = np.sqrt((centred**2).sum(axis=2).mean(axis=1))[:, None, None]
+    shape = np.divide(centred, spread, out=np.zeros_like(centred), where=spread > 1e-9)
+    return shape.reshape(len(keypoints), -1)
 
 
 def build_encoder(stream: str, config: EncoderConfig, crop_size_px: int, cache_dir: Path):
@@ -57,6 +75,7 @@ def build_encoder(stream: str, config: EncoderConfig, crop_size_px: int, cache_d
         return TorchvisionEncoder(config.arch, Path(config.checkpoint))
     provenance = {
         "stream": stream,
+        "pretext": config.pretext,
         "synthetic_generator": GENERATOR_VERSION,
         "pretrain_subjects": config.pretrain_subjects,
         "pretrain_seizures": config.pretrain_seizures,
