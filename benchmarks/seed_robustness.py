@@ -98,5 +98,6 @@ def cohort_scores(cohort: int, args: argparse.Namespace, overrides: dict, models
         print(f"over seeds {args.seeds}: {key:24s} {np.mean(values):.3f} ± {np.std(values):.3f} (min {np.min(values):.3f})")
     return {key: float(np.mean(values)) for key, values in scores.items()}
 
+
 if __name__ == "__main__":
     main()
