@@ -102,6 +102,11 @@ class TrainConfig:
     weighted cross-entropy) or `auc` (area under the ROC curve, macro one-vs-rest; ties go to
     the lower loss). A loss on a few validation subjects rewards an undertrained model whose
     probabilities all sit near 0.5; the AUC asks only whether the classes are ranked apart.
+    `cross_fit` trains the model once per inner fold (every training subject is validation
+    subject once, see `inner_folds`) instead of on the first inner split only: the model is the
+    mean of the inner-fold models, and its decision threshold is chosen on the out-of-fold
+    predictions of all training subjects rather than of about `val_fraction` of them. It costs
+    about `1 / val_fraction` times the training time.
     """
 
     epochs: int = 15
@@ -113,6 +118,7 @@ class TrainConfig:
     class_weighted: bool = True
     mirror: bool = False
     select: Literal["loss", "auc"] = "loss"
+    cross_fit: bool = False
 
 
 @dataclass
@@ -122,7 +128,9 @@ class TrainOverrides:
     Streams differ in what they need: an AGCN learning from raw keypoints needs more, larger
     optimiser steps than a TCN on the features of a frozen encoder, and one setting for both
     undertrains one or overfits the other. `val_fraction` is not here: the inner split belongs
-    to the fold, and a teacher, its student and a fusion must share it.
+    to the fold, and a teacher, its student and a fusion must share it. `cross_fit` may differ
+    between models, except that a cross-fitted student needs a cross-fitted teacher and both
+    members of a fusion must agree.
     """
 
     epochs: int | None = None
@@ -133,6 +141,7 @@ class TrainOverrides:
     class_weighted: bool | None = None
     mirror: bool | None = None
     select: Literal["loss", "auc"] | None = None
+    cross_fit: bool | None = None
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "patience", "lr"):

@@ -79,10 +79,21 @@ def inner_split(subject_ids: Sequence[str], labels: Sequence, val_fraction: floa
     """Split training items into (train, validation) indices by subject, for nested selection.
 
     Epochs, thresholds and fusion weights are chosen on the validation part, so it must hold
-    whole subjects the model never trained on. Built on `StratifiedGroupKFold` with about
-    `1 / val_fraction` splits (`GroupKFold` when no class has two items); of its folds, the one whose validation part holds the most
-    classes (then whose training part does, then whose size is nearest `val_fraction`) is
-    kept, so stratification is as good as the subjects allow. Both parts are non-empty.
+    whole subjects the model never trained on. This is the first of `inner_folds`: the fold
+    whose validation part holds the most classes (then whose training part does, then whose
+    size is nearest `val_fraction`), so stratification is as good as the subjects allow.
+    """
+    return inner_folds(subject_ids, labels, val_fraction, seed)[0]
+
+
+def inner_folds(subject_ids: Sequence[str], labels: Sequence, val_fraction: float, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every (train, validation) split of the training items into subject-grouped inner folds, the preferred first.
+
+    Built on `StratifiedGroupKFold` with about `1 / val_fraction` splits (`GroupKFold` with two
+    when no class has two items), so every training subject is in exactly one validation part.
+    Folds are ordered by preference: most classes in the validation part, then in the training
+    part, then validation size nearest `val_fraction` (ties keep the splitter's order). Both
+    parts of every fold are non-empty. Deterministic given `seed`.
     """
     subjects = _subjects(subject_ids)
     labels = np.asarray(labels)
@@ -103,7 +114,7 @@ def inner_split(subject_ids: Sequence[str], labels: Sequence, val_fraction: floa
         # Few subjects per class is the normal case here; stratification is best effort.
         warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
         candidates = [
-            (train_idx, val_idx)
+            (np.asarray(train_idx), np.asarray(val_idx))
             for train_idx, val_idx in splitter.split(_placeholder(len(subjects)), labels, groups=subjects)
             if len(train_idx) and len(val_idx)
         ]
@@ -116,8 +127,7 @@ def inner_split(subject_ids: Sequence[str], labels: Sequence, val_fraction: floa
             abs(len(val_idx) / len(subjects) - val_fraction),
         )
 
-    train_idx, val_idx = min(candidates, key=preference)
-    return np.asarray(train_idx), np.asarray(val_idx)
+    return sorted(candidates, key=preference)
 
 
 def leaky_seizure_folds(labels: Sequence, n_splits: int, seed: int) -> list[Fold]:

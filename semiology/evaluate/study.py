@@ -20,18 +20,19 @@ from tqdm import tqdm
 from semiology.config import config_hash, config_to_dict
 from semiology.errors import ConfigError
 from semiology.evaluate.results import ModelResult, PredictionTable, StudyResult
-from semiology.evaluate.splits import Fold, check_no_subject_overlap, grouped_kfold, inner_split, leaky_seizure_folds, loso_folds
+from semiology.evaluate.splits import Fold, check_no_subject_overlap, grouped_kfold, inner_folds, leaky_seizure_folds, loso_folds
 from semiology.experiment import ExperimentConfig, ModelConfig, TaskConfig, TrainOverrides
 from semiology.io.records import SeizureRecord
 from semiology.layouts import get_layout
 from semiology.models.agcn import AGCN
 from semiology.models.appearance import APPEARANCE_STREAM
+from semiology.models.ensemble import SeedEnsemble
 from semiology.models.fusion import choose_fusion_weight, choose_threshold, fuse
 from semiology.models.tcn import TCN
 from semiology.preprocess.view import align_to_body_frame
 from semiology.preprocess.windows import baseline_pose, feature_window_tensor, keypoint_window_tensor, pair_scale, slice_windows
 from semiology.train.augment import keypoint_augment
-from semiology.train.ensemble import fit_ensemble
+from semiology.train.ensemble import fit_ensemble, member_epochs
 from semiology.train.fit import FitResult, predict_logits, predict_proba
 
 STREAM_KEYPOINTS = {"body": "body_2d", "body_3d": "body_3d", "face": "face_2d"}
@@ -79,6 +80,11 @@ def check_experiment(config: ExperimentConfig, source: str) -> None:
                     f"{where}.teacher: the teacher {teacher.name!r} reads {teacher.stream} crops, the student the "
                     f"{APPEARANCE_STREAM[model.stream]} crops' windows; distil within one stream"
                 )
+            elif _cross_fits(model, config) and not _cross_fits(teacher, config):
+                problems.append(
+                    f"{where}.train.cross_fit: a cross-fitted student needs a cross-fitted teacher ({teacher.name!r} is not): "
+                    "on each inner fold it learns from the teacher fitted on that fold"
+                )
         if model.keypoints and model.kind != "tcn":
             problems.append(f"{where}.keypoints: only a tcn model reads keypoints beside its appearance features")
         if model.ensemble < 1 or (model.ensemble > 1 and model.kind not in ("agcn", "tcn", "agcn_kd")):
@@ -90,6 +96,11 @@ def check_experiment(config: ExperimentConfig, source: str) -> None:
                 problems.append(f"{where}.members: must name two models listed before it (got {list(model.members)})")
             elif any(model_names.index(m) > model_names.index(model.name) for m in model.members):
                 problems.append(f"{where}.members: fused models must be listed before the fusion")
+            elif len({_cross_fits(by_name[m], config) for m in model.members}) > 1:
+                problems.append(
+                    f"{where}.members: both fused models must have the same train.cross_fit (the weight is chosen on "
+                    "the validation windows they share)"
+                )
     from semiology.evaluate.action import check_action  # the action runner imports this module
 
     problems += check_action(config)
@@ -97,6 +108,11 @@ def check_experiment(config: ExperimentConfig, source: str) -> None:
         problems.append("windows: window_s * target_fps must give at least 4 frames")
     if problems:
         raise ConfigError(f"{source}: " + f"\n{source}: ".join(problems))
+
+
+def _cross_fits(model: ModelConfig, config: ExperimentConfig) -> bool:
+    """Whether `model` fits once per inner fold (its own `train.cross_fit`, else the study's)."""
+    return model.train.apply(config.train).cross_fit
 
 
 def data_hash(records: Sequence[SeizureRecord]) -> str:
@@ -282,11 +298,13 @@ def run_job(job: FoldJob) -> FoldOutput:
     if len(test_records) == 0:
         return output
     task_labels = np.array([task.classes.index(records[i].labels[task.name]) for i in train_records])
-    inner_train, inner_val = inner_split(
-        subject_ids[train_records], task_labels, config.train.val_fraction, seed=config.seed + 7919 * fold.index + task_index
-    )
-    split = (train_records[inner_train], train_records[inner_val], test_records)
-    _run_task(fold, task, task_index, split, config, records, windows, output)
+    inner = [
+        (train_records[inner_train], train_records[inner_val])
+        for inner_train, inner_val in inner_folds(
+            subject_ids[train_records], task_labels, config.train.val_fraction, seed=config.seed + 7919 * fold.index + task_index
+        )
+    ]
+    _run_task(fold, task, task_index, inner, test_records, config, records, windows, output)
     return output
 
 
@@ -312,18 +330,21 @@ def plan_jobs(config: ExperimentConfig, windows: dict[tuple[str, str], StreamWin
     return [FoldJob(fold, task_index) for task_index in order for fold in folds]
 
 
-def _run_task(fold, task, task_index, split, config, records, windows, output) -> None:
-    """Fit the models of one task inside one fold, in config order (teachers before students)."""
-    inner_train, inner_val, test_records = split
-    fitted: dict[str, FitResult] = {}
-    val: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+def _run_task(fold, task, task_index, inner, test_records, config, records, windows, output) -> None:
+    """Fit the models of one task inside one fold, in config order (teachers before students).
+
+    `inner` holds the inner folds of the training records, the preferred first: a model fits on
+    the first only, or with `train.cross_fit` on each (see `_fit_inner`).
+    """
+    fitted: dict[str, list[FitResult]] = {}
+    val: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     test: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     task_models = [m for m in config.models if m.task == task.name]
     for model_index, model in enumerate(task_models):
         key = f"{task.name}/{model.name}"
         if model.kind == "fusion":
             first, second = model.members
-            if not np.array_equal(test[first][1], test[second][1]):
+            if not np.array_equal(test[first][1], test[second][1]) or not np.array_equal(val[first][2], val[second][2]):
                 raise ConfigError(f"models.{model.name}.members: {first} and {second} do not predict the same windows")
             weight, threshold, _ = choose_fusion_weight(val[first][0], val[second][0], val[first][1])
             test_prob = fuse([test[first][0], test[second][0]], [weight, 1 - weight])
@@ -331,42 +352,68 @@ def _run_task(fold, task, task_index, split, config, records, windows, output) -
             output.predictions[key] = {"rows": test[first][1], "prob": test_prob, "threshold": float(threshold)}
             continue
         stream = windows[(task.name, model.stream)]
-        cap = config.windows.max_train_windows_per_seizure
-        train_rows = cap_per_record(stream.record_index, inner_train, cap)
-        val_rows = cap_per_record(stream.record_index, inner_val, cap)
         test_rows = _records_of(stream.record_index, test_records)
         inputs = tcn_inputs(stream.features, stream.keypoints, model.keypoints) if model.kind == "tcn" else stream.keypoints
         if inputs is None:
             raise ConfigError(f"model {model.name!r}: stream {model.stream!r} has no appearance features")
-        layout_name = getattr(records[int(stream.record_index[0])], STREAM_KEYPOINTS[model.stream]).layout
-        teacher_logits = None
-        if model.kind == "agcn_kd":
-            teacher = next(m for m in task_models if m.name == model.teacher)
-            teacher_logits = predict_logits(fitted[model.teacher].model, tcn_inputs(stream.features[train_rows], stream.keypoints[train_rows], teacher.keypoints))
-        train_settings = model.train.apply(config.train)
-        result = fit_ensemble(
-            _build_model(model, config, stream, len(task.classes), layout_name),
-            inputs[train_rows],
-            stream.labels[train_rows],
-            inputs[val_rows],
-            stream.labels[val_rows],
-            len(task.classes),
-            train_settings,
-            seed=config.seed * 1_000_003 + fold.index * 1009 + task_index * 101 + model_index,
-            members=model.ensemble,
-            teacher_logits=teacher_logits,
-            distillation=config.distillation,
-            augment=keypoint_augment(train_settings.mirror, model.kind, layout_name),
-        )
-        fitted[model.name] = result
-        val[model.name] = (result.val_prob, stream.labels[val_rows])
-        test[model.name] = (predict_proba(result.model, inputs[test_rows]), test_rows)
+        teacher = next((m for m in task_models if m.name == model.teacher), None) if model.kind == "agcn_kd" else None
+        seed = config.seed * 1_000_003 + fold.index * 1009 + task_index * 101 + model_index
+        fits, val_rows = _fit_inner(model, config, records, stream, inputs, inner, seed, teacher, fitted.get(model.teacher or ""), len(task.classes))
+        fitted[model.name] = fits
+        network = fits[0].model if len(fits) == 1 else SeedEnsemble([fit.model for fit in fits]).eval()
+        val_prob = np.concatenate([fit.val_prob for fit in fits])
+        val[model.name] = (val_prob, stream.labels[val_rows], val_rows)
+        test[model.name] = (predict_proba(network, inputs[test_rows]), test_rows)
         threshold = float("nan")
         if len(task.classes) == 2:
-            threshold, _ = choose_threshold(result.val_prob[:, 1], stream.labels[val_rows])
-        output.selected[key] = {"epoch": float(result.best_epoch), "threshold": float(threshold)}
-        output.curves[key] = result.curves
+            threshold, _ = choose_threshold(val_prob[:, 1], stream.labels[val_rows])
+        output.selected[key] = {"epoch": float(member_epochs([fit.best_epoch for fit in fits])), "threshold": float(threshold)}
+        output.curves[key] = fits[0].curves
         output.predictions[key] = {"rows": test_rows, "prob": test[model.name][0], "threshold": float(threshold)}
+
+
+INNER_FOLD_SEED_STEP = 15_485_863
+"""Added to a model's seed for each inner fold after the first, so cross-fitted members differ."""
+
+
+def _fit_inner(model, config, records, stream, inputs, inner, seed, teacher, teacher_fits, num_class) -> tuple[list[FitResult], np.ndarray]:
+    """Fit one model on the first inner fold, or with `cross_fit` on every inner fold.
+
+    Returns the fits, one per inner fold used, and the window rows their validation
+    probabilities stand for (concatenated in inner-fold order). A distillation student on inner
+    fold j learns from its teacher's fit on the same fold, so the teacher never saw the
+    student's validation subjects.
+    """
+    settings = model.train.apply(config.train)
+    used = inner if settings.cross_fit else inner[:1]
+    cap = config.windows.max_train_windows_per_seizure
+    layout_name = getattr(records[int(stream.record_index[0])], STREAM_KEYPOINTS[model.stream]).layout
+    fits, val_rows = [], []
+    for index, (inner_train, inner_val) in enumerate(used):
+        train_rows = cap_per_record(stream.record_index, inner_train, cap)
+        rows = cap_per_record(stream.record_index, inner_val, cap)
+        teacher_logits = None
+        if teacher is not None:
+            teacher_inputs = tcn_inputs(stream.features[train_rows], stream.keypoints[train_rows], teacher.keypoints)
+            teacher_logits = predict_logits(teacher_fits[index].model, teacher_inputs)
+        fits.append(
+            fit_ensemble(
+                _build_model(model, config, stream, num_class, layout_name),
+                inputs[train_rows],
+                stream.labels[train_rows],
+                inputs[rows],
+                stream.labels[rows],
+                num_class,
+                settings,
+                seed=seed + INNER_FOLD_SEED_STEP * index,
+                members=model.ensemble,
+                teacher_logits=teacher_logits,
+                distillation=config.distillation,
+                augment=keypoint_augment(settings.mirror, model.kind, layout_name),
+            )
+        )
+        val_rows.append(rows)
+    return fits, np.concatenate(val_rows)
 
 
 def make_folds(records: Sequence[SeizureRecord], config: ExperimentConfig) -> list[Fold]:

@@ -46,19 +46,19 @@ def small_run(tmp_path_factory):
     config = config_from_dict(SMALL, ExperimentConfig, source="test")
     check_experiment(config, "test")
     calls = []
-    original = study_module.inner_split
+    original = study_module.inner_folds
 
-    def spying_inner_split(subject_ids, labels, val_fraction, seed):
+    def spying_inner_folds(subject_ids, labels, val_fraction, seed):
         calls.append(set(subject_ids))
         return original(subject_ids, labels, val_fraction, seed)
 
-    study_module.inner_split = spying_inner_split
+    study_module.inner_folds = spying_inner_folds
     try:
         out = tmp_path_factory.mktemp("study")
         run = run_experiment(config, out, source="test", progress=False)
         again = run_experiment(config, tmp_path_factory.mktemp("again"), source="test", progress=False)
     finally:
-        study_module.inner_split = original
+        study_module.inner_folds = original
     parallel = run_experiment(override(config, {"evaluation.workers": 2}), tmp_path_factory.mktemp("parallel"), source="test", progress=False)
     return run, again, calls, parallel
 
