@@ -69,6 +69,18 @@ class TCNConfig:
 
 
 @dataclass
+class PretextOverrides:
+    """One appearance stream's (`body` or `face`) pretraining settings in place of the encoder-wide ones; None keeps those."""
+
+    pretext: Literal["position", "position_shape", "shape"] | None = None
+    pretrain_shift_px: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.pretrain_shift_px is not None and self.pretrain_shift_px < 0:
+            raise ValueError(f"pretrain_shift_px must not be negative, got {self.pretrain_shift_px}")
+
+
+@dataclass
 class EncoderConfig:
     """The frozen per-frame encoder the TCN streams read.
 
@@ -76,13 +88,19 @@ class EncoderConfig:
     and cached; `torchvision` takes a user's ImageNet checkpoint for real data. `pretext` is
     what the small CNN learns to regress from a crop: where the keypoints are (`position`,
     normalised per recording), or that and the shape they form (`position_shape`: each
-    frame's keypoints centred and scaled to unit spread). Position alone is dominated by where
-    the head or body is; an expression (raised brows, widened eyes) barely moves the face's
-    landmarks but changes their shape.
+    frame's keypoints centred and scaled to unit spread), or the shape alone (`shape`).
+    Position alone is dominated by where the head or body is; an expression (raised brows,
+    widened eyes) barely moves the face's landmarks but changes their shape.
+    `pretrain_shift_px` translates each pretraining crop by a random offset of up to that many
+    pixels, so that (with the `shape` pretext, whose targets a shift leaves unchanged) the
+    encoder learns to ignore where in the crop the face or body is: during fast head jerks the
+    tracked face moves inside its crop, which an encoder that sees position reads as change.
+    `streams` sets these two per appearance stream (`body`, `face`), e.g. the demo's
+    `streams: {face: {pretext: shape, pretrain_shift_px: 3}}`.
     """
 
     kind: Literal["small_cnn", "torchvision"] = "small_cnn"
-    pretext: Literal["position", "position_shape"] = "position_shape"
+    pretext: Literal["position", "position_shape", "shape"] = "position_shape"
     arch: Literal["resnet18", "resnet50", "vgg16"] = "resnet18"
     checkpoint: str | None = None
     out_features: int = 64
@@ -90,6 +108,18 @@ class EncoderConfig:
     pretrain_seizures: int = 6
     pretrain_seed: int = 1000
     pretrain_epochs: int = 4
+    pretrain_shift_px: int = 0
+    streams: dict[str, PretextOverrides] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.pretrain_shift_px < 0:
+            raise ValueError(f"pretrain_shift_px must not be negative, got {self.pretrain_shift_px}")
+
+    def for_stream(self, stream: str) -> EncoderConfig:
+        """These settings with `streams[stream]`'s overrides in place (and no per-stream table left)."""
+        overrides = self.streams.get(stream, PretextOverrides())
+        chosen = {f.name: getattr(overrides, f.name) for f in fields(overrides) if getattr(overrides, f.name) is not None}
+        return replace(self, **chosen, streams={})
 
 
 @dataclass

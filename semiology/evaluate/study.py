@@ -101,6 +101,10 @@ def check_experiment(config: ExperimentConfig, source: str) -> None:
                     f"{where}.members: both fused models must have the same train.cross_fit (the weight is chosen on "
                     "the validation windows they share)"
                 )
+    crop_streams = sorted(set(APPEARANCE_STREAM.values()))
+    for stream in config.encoder.streams:
+        if stream not in crop_streams:
+            problems.append(f"encoder.streams.{stream}: unknown appearance stream (known: {', '.join(crop_streams)})")
     from semiology.evaluate.action import check_action  # the action runner imports this module
 
     problems += check_action(config)

@@ -21,10 +21,10 @@ def pretraining_set(stream: str, config: EncoderConfig, crop_size_px: int, frame
     """Crops and regression targets from a synthetic cohort disjoint from any evaluation cohort.
 
     The pretext task is to regress where the body joints (or face landmarks) are in the crop
-    (coordinates normalised per recording) and, with `config.pretext` `position_shape`, the
-    shape they form (see `shape_targets`): generic visual skills that say nothing about the
-    labels being evaluated. The cohort is drawn from its own seed and subjects, so the
-    encoder never sees an evaluated subject.
+    (coordinates normalised per recording, pretexts `position` and `position_shape`) and the
+    shape they form (see `shape_targets`; pretexts `position_shape` and `shape`): generic
+    visual skills that say nothing about the labels being evaluated. The cohort is drawn from
+    its own seed and subjects, so the encoder never sees an evaluated subject.
     """
     spec = CohortSpec(
         n_subjects=config.pretrain_subjects,
@@ -47,8 +47,10 @@ def pretraining_set(stream: str, config: EncoderConfig, crop_size_px: int, frame
         spread = np.nanstd(keypoints) or 1.0
         crops.append(frames[complete])
         kept = keypoints[complete]
-        parts = [((kept - centre) / spread).reshape(len(kept), -1)]
-        if config.pretext == "position_shape":
+        parts = []
+        if config.pretext in ("position", "position_shape"):
+            parts.append(((kept - centre) / spread).reshape(len(kept), -1))
+        if config.pretext in ("shape", "position_shape"):
             parts.append(shape_targets(kept))
         targets.append(np.concatenate(parts, axis=1))
     return np.concatenate(crops), np.concatenate(targets).astype(np.float32)
@@ -69,6 +71,7 @@ def shape_targets(keypoints: np.ndarray) -> np.ndarray:
 
 def build_encoder(stream: str, config: EncoderConfig, crop_size_px: int, cache_dir: Path):
     """The configured frozen encoder for one stream: the cached small CNN, or a user's torchvision model."""
+    config = config.for_stream(stream)
     if config.kind == "torchvision":
         if not config.checkpoint:
             raise ConfigError("encoder.checkpoint: a torchvision encoder needs a checkpoint file (see checkpoints/README.md)")
@@ -81,6 +84,7 @@ def build_encoder(stream: str, config: EncoderConfig, crop_size_px: int, cache_d
         "pretrain_seizures": config.pretrain_seizures,
         "pretrain_seed": config.pretrain_seed,
         "epochs": config.pretrain_epochs,
+        "shift_px": config.pretrain_shift_px,
         "out_features": config.out_features,
         "crop_size_px": crop_size_px,
     }
@@ -90,6 +94,7 @@ def build_encoder(stream: str, config: EncoderConfig, crop_size_px: int, cache_d
         provenance,
         out_features=config.out_features,
         epochs=config.pretrain_epochs,
+        shift_px=config.pretrain_shift_px,
         seed=config.pretrain_seed,
     )
 

@@ -205,6 +205,7 @@ def pretrain_small_cnn(
     epochs: int = 4,
     batch_size: int = 128,
     lr: float = 3e-3,
+    shift_px: int = 0,
     seed: int = 0,
 ) -> SmallCNNEncoder:
     """Pretrain a `SmallCNNEncoder` by regressing `targets` from `crops`, then freeze it.
@@ -224,6 +225,8 @@ def pretrain_small_cnn(
         raise ValueError(f"crops must be square [N, S, S] or [N, S, S, 3], got shape {crops.shape}")
     if targets.ndim != 2:
         raise ValueError(f"targets must be [N, P], got shape {targets.shape}")
+    if shift_px < 0 or shift_px >= crops.shape[1]:
+        raise ValueError(f"shift_px must be in [0, crop size), got {shift_px}")
     if epochs < 0 or batch_size < 2:
         raise ValueError(f"need epochs >= 0 and batch_size >= 2, got {epochs} and {batch_size}")
     in_channels = 1 if crops.ndim == 3 else 3
@@ -245,7 +248,8 @@ def pretrain_small_cnn(
                 batch = order[start : start + batch_size]
                 if len(batch) < 2:
                     continue
-                loss = F.mse_loss(head(encoder(images[batch])), target_t[batch])
+                inputs = images[batch] if shift_px == 0 else random_shift(images[batch], shift_px, generator)
+                loss = F.mse_loss(head(encoder(inputs)), target_t[batch])
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 optimiser.step()
@@ -255,6 +259,21 @@ def pretrain_small_cnn(
             logger.info("small-CNN pretraining epoch %d/%d: mse %.4f", epoch + 1, epochs, loss_history[-1])
     encoder.loss_history = tuple(loss_history)
     return freeze(encoder)
+
+
+def random_shift(images: torch.Tensor, max_px: int, generator: torch.Generator) -> torch.Tensor:
+    """Translate each image `[N, C, H, W]` by its own integer offset in `[-max_px, max_px]` on both axes.
+
+    Vacated pixels repeat the border (edge padding), which for these crops is background. A
+    shift changes where the keypoints are but not the shape they form, so with shape-only
+    pretext targets it teaches the encoder to ignore where in the crop a face or body sits.
+    """
+    count, _, height, width = images.shape
+    padded = F.pad(images, (max_px, max_px, max_px, max_px), mode="replicate")
+    offsets = torch.randint(0, 2 * max_px + 1, (count, 2), generator=generator)
+    return torch.stack(
+        [padded[i, :, dy : dy + height, dx : dx + width] for i, (dy, dx) in enumerate(offsets.tolist())]
+    )
 
 
 def _plain(provenance: dict[str, Any]) -> dict[str, Any]:

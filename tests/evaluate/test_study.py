@@ -129,6 +129,7 @@ def test_cross_field_config_errors_are_listed_together():
     bad["models"][2]["teacher"] = "AGCN-pose"
     bad["models"][3]["members"] = ["AGCN-pose", "nope"]
     bad["models"][0]["task"] = "emotion"
+    bad["encoder"] = {**bad.get("encoder", {}), "streams": {"fase": {"pretext": "shape"}}}
     config = config_from_dict(bad, ExperimentConfig, source="bad.yaml")
     with pytest.raises(ConfigError) as error:
         check_experiment(config, "bad.yaml")
@@ -136,4 +137,5 @@ def test_cross_field_config_errors_are_listed_together():
     assert "models.AGCN-pose+KD.teacher" in message
     assert "models.fusion.members" in message
     assert "unknown task 'emotion'" in message
-    assert message.count("bad.yaml") == 3
+    assert "encoder.streams.fase: unknown appearance stream (known: body, face)" in message
+    assert message.count("bad.yaml") == 4

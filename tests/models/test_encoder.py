@@ -18,6 +18,7 @@ from semiology.models.encoder import (
     get_or_pretrain,
     load_encoder,
     pretrain_small_cnn,
+    random_shift,
     save_encoder,
 )
 
@@ -142,6 +143,29 @@ def test_get_or_pretrain_reuses_cache_and_retrains_on_new_provenance(tmp_path: P
     get_or_pretrain(cache, make_data, {"seed": 1001}, **{**settings, "epochs": 2})
     assert len(calls) == 3
     assert load_encoder(cache).provenance["pretrain_settings"]["epochs"] == 2
+
+
+def test_random_shift_translates_each_image_within_the_limit() -> None:
+    images = torch.zeros(200, 1, SIZE, SIZE)
+    images[:, 0, 8, 8] = 1.0
+    shifted = random_shift(images, 3, torch.Generator().manual_seed(0))
+    assert shifted.shape == images.shape
+    rows, columns = np.unravel_index(shifted[:, 0].flatten(1).argmax(dim=1).numpy(), (SIZE, SIZE))
+    assert set(rows - 8) == set(range(-3, 4)) and set(columns - 8) == set(range(-3, 4))
+    np.testing.assert_array_equal(shifted.sum(dim=(1, 2, 3)).numpy(), 1.0)
+    again = random_shift(images, 3, torch.Generator().manual_seed(0))
+    assert torch.equal(shifted, again)
+
+
+def test_shift_augmented_pretraining_is_seeded_and_checks_the_limit(blob_data: BlobData) -> None:
+    crops, targets = blob_data
+    first = pretrain_small_cnn(crops[:128], targets[:128], out_features=8, epochs=1, batch_size=32, shift_px=2, seed=3)
+    second = pretrain_small_cnn(crops[:128], targets[:128], out_features=8, epochs=1, batch_size=32, shift_px=2, seed=3)
+    plain = pretrain_small_cnn(crops[:128], targets[:128], out_features=8, epochs=1, batch_size=32, seed=3)
+    np.testing.assert_array_equal(first.encode(crops[:8]), second.encode(crops[:8]))
+    assert not np.array_equal(first.encode(crops[:8]), plain.encode(crops[:8]))
+    with pytest.raises(ValueError, match="shift_px"):
+        pretrain_small_cnn(crops[:8], targets[:8], shift_px=SIZE)
 
 
 def test_get_or_pretrain_replaces_a_corrupt_cache(tmp_path: Path) -> None:
