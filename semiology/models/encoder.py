@@ -212,10 +212,12 @@ def pretrain_small_cnn(
 
     `crops` are uint8 `[N, S, S]` (or `[N, S, S, 3]`) and `targets` float `[N, P]`, the
     normalised 2-D keypoint coordinates each crop shows. A linear MSE head on the embedding is
-    trained with Adam on z-scored targets and discarded. The run is deterministic given
-    `seed` (own RNG fork, seeded shuffling) and leaves the caller's global RNG untouched. The
-    per-epoch mean training loss is kept in `encoder.loss_history`. Returns the encoder in
-    `eval()` with `requires_grad` False.
+    trained with Adam on z-scored targets and discarded. With `shift_px` > 0 every batch is
+    moved by random offsets (`random_shift`); use it with targets a shift leaves unchanged,
+    such as keypoint shapes. The run is deterministic given `seed` (own RNG fork, seeded
+    shuffling and shifts) and leaves the caller's global RNG untouched. The per-epoch mean
+    training loss is kept in `encoder.loss_history`. Returns the encoder in `eval()` with
+    `requires_grad` False.
     """
     if len(crops) != len(targets):
         raise ValueError(f"{len(crops)} crops but {len(targets)} targets")
