@@ -129,7 +129,8 @@ def keypoint_window_tensor(
     `frame_index` are the source frames of the window (after resampling). A `baseline` pose
     `[V, C]` (see `baseline_pose`) is subtracted from the visible joints. With `bones`, the
     coordinate channels hold bone vectors derived from the layout's edges (2s-AGCN's bone
-    stream); the confidence channel stays per joint.
+    stream); a bone with a missing end (confidence 0) is 0 like a missing joint, rather than
+    the distance from the origin to its other end. The confidence channel stays per joint.
     """
     coords = keypoints.coords[frame_index]
     confidence = keypoints.confidence[frame_index]
@@ -139,6 +140,9 @@ def keypoint_window_tensor(
     if bones:
         layout = get_layout(keypoints.layout)
         window[..., :-1] = layout.bones(window[..., :-1], axis=-2)
+        parent = [parent for _, parent in layout.bone_pairs]
+        unknown = (window[..., -1] <= 0) | (window[:, parent, -1] <= 0)
+        window[unknown, :-1] = 0.0
     padded = np.zeros((window_frames,) + window.shape[1:], dtype=np.float32)
     padded[: len(window)] = window
     return np.ascontiguousarray(padded.transpose(2, 0, 1)[..., None])

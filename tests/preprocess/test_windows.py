@@ -69,6 +69,22 @@ def test_bone_windows_are_differences_along_edges():
     np.testing.assert_allclose(bones[:2, :, layout.center, 0], 0.0)
 
 
+def test_a_bone_with_a_missing_end_is_zero():
+    layout = get_layout("upper_body_11")
+    coords = np.random.default_rng(3).normal(size=(3, 11, 2)).astype(np.float32)
+    elbow, wrist, shoulder = layout.index("right_elbow"), layout.index("right_wrist"), layout.index("right_shoulder")
+    coords[1, elbow] = np.nan
+    confidence = np.ones((3, 11), np.float32)
+    confidence[1, elbow] = 0.0
+    keypoints = Keypoints(coords, confidence, layout.name, 10.0, "test")
+    bones = keypoint_window_tensor(keypoints, np.arange(3), 3, ("right_shoulder", "left_shoulder"), bones=True)
+    assert layout.parents[wrist] == elbow and layout.parents[elbow] == shoulder
+    np.testing.assert_array_equal(bones[:2, 1, elbow, 0], 0.0)
+    np.testing.assert_array_equal(bones[:2, 1, wrist, 0], 0.0)
+    assert bones[2, 1, wrist, 0] == 1.0, "the wrist itself is seen: only its bone is unknown"
+    assert np.abs(bones[:2, 0, wrist, 0]).sum() > 0 and np.abs(bones[:2, 2, elbow, 0]).sum() > 0
+
+
 def test_resample_record_aligns_every_stream():
     frames = 90
     coords = np.arange(frames * 11 * 2, dtype=np.float32).reshape(frames, 11, 2)
