@@ -52,7 +52,11 @@ class WindowConfig:
 
 @dataclass
 class AGCNConfig:
-    """2s-AGCN widths; the paper's ten blocks are the default, the demo uses a small variant."""
+    """2s-AGCN widths; the paper's ten blocks are the default, the demo uses a small variant.
+
+    `bones` feeds every AGCN of the study 2s-AGCN's bone stream (each joint's offset from its
+    layout parent, relative to rest) instead of joint positions.
+    """
 
     channels: tuple[int, ...] = (64, 64, 64, 64, 128, 128, 128, 256, 256, 256)
     strides: tuple[int, ...] = (1, 1, 1, 1, 2, 1, 1, 2, 1, 1)
