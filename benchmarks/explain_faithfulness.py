@@ -37,7 +37,7 @@ from semiology.cli import DEMO_CONFIG
 from semiology.evaluate.run import load_experiment, run_experiment
 from semiology.explain.attributions import explain_record
 from semiology.explain.faithfulness import RANDOM_ORDERS, deletion_curves, planted_mass_share
-from semiology.io.records import SeizureRecord
+from semiology.records import SeizureRecord
 from semiology.synthetic import make_cohort
 
 SIGNS = {"dystonia": "AGCN-pose", "emotion": "AGCN-face"}

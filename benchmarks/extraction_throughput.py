@@ -30,7 +30,7 @@ from semiology.extract.config import ExtractionConfig
 from semiology.extract.recording import IrScaler, build_record
 from semiology.io.manifest import ManifestRow
 from semiology.io.video import open_video
-from semiology.lift.camera import KINECT_V2_DEPTH
+from semiology.camera import KINECT_V2_DEPTH
 from semiology.models.encoder import SmallCNNEncoder, freeze
 
 CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "video" / "kinetics_tai_chi.mp4"

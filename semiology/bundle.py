@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,17 +34,9 @@ from semiology import __version__
 from semiology.config import config_from_dict, config_hash, config_to_dict
 from semiology.errors import SemiologyError
 from semiology.evaluate.results import StudyResult
-from semiology.evaluate.study import (
-    STREAM_FEATURES,
-    STREAM_KEYPOINTS,
-    STREAM_SCALE_PAIR,
-    build_stream_windows,
-    cap_per_record,
-    record_stream_windows,
-    tcn_inputs,
-)
+from semiology.evaluate.study import STREAM_FEATURES, STREAM_KEYPOINTS, STREAM_SCALE_PAIR, build_stream_windows, cap_per_record, record_stream_windows, tcn_inputs
 from semiology.experiment import ExperimentConfig, ModelConfig
-from semiology.io.records import SeizureRecord
+from semiology.io.atomic import atomic_path
 from semiology.layouts import get_layout
 from semiology.models.agcn import AGCN
 from semiology.models.appearance import APPEARANCE_STREAM, CROPS, build_encoder
@@ -54,8 +45,9 @@ from semiology.models.ensemble import SeedEnsemble
 from semiology.models.fusion import fuse
 from semiology.models.tcn import TCN
 from semiology.preprocess.resample import resample_record
-from semiology.train.ensemble import member_seeds
+from semiology.records import SeizureRecord
 from semiology.train.augment import keypoint_augment
+from semiology.train.ensemble import member_seeds
 from semiology.train.final import fit_fixed_epochs, select_final_settings
 from semiology.train.fit import predict_logits, predict_proba
 
@@ -285,12 +277,10 @@ def save_bundle(meta: dict[str, Any], weights: dict[str, dict[str, dict[str, tor
     """Write `weights.pt` then `bundle.json` into `out_dir` (each atomically) and return `out_dir`."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    temporary = out_dir / f".{WEIGHTS_FILE}.{os.getpid()}.tmp"
-    torch.save(weights, temporary)
-    os.replace(temporary, out_dir / WEIGHTS_FILE)
-    temporary = out_dir / f".{META_FILE}.{os.getpid()}.tmp"
-    temporary.write_text(json.dumps(_finite(meta), indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
-    os.replace(temporary, out_dir / META_FILE)
+    with atomic_path(out_dir / WEIGHTS_FILE) as temporary:
+        torch.save(weights, temporary)
+    with atomic_path(out_dir / META_FILE) as temporary:
+        temporary.write_text(json.dumps(_finite(meta), indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
     return out_dir
 
 

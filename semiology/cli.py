@@ -137,7 +137,7 @@ def extract_i3d(argv: Sequence[str] | None = None) -> int:
     from semiology.io.dataset import load_study_records
     from semiology.experiment import DataConfig
     from semiology.models.i3d import fast_extractor, load_i3d_checkpoint
-    from semiology.preprocess.snippet_extract import extract_batch, i3d_sample_features, kinematic_record_features, manifest_records, read_frames
+    from semiology.extract.snippets import extract_batch, i3d_sample_features, kinematic_record_features, manifest_records, read_frames
 
     settings = {"overlap": args.overlap, "encoder": "kinematic" if args.keypoints else "i3d"}
     try:

@@ -15,7 +15,7 @@ import yaml
 from semiology.cli import loso_eval
 from semiology.config import config_from_dict
 from semiology.experiment import ExperimentConfig
-from semiology.io.records import SeizureRecord
+from semiology.records import SeizureRecord
 from semiology.synthetic import CohortSpec, make_cohort
 
 TINY_STUDY = {

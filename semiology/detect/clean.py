@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from semiology.io.records import Keypoints
+from semiology.records import Keypoints
 
 
 @dataclass(frozen=True)

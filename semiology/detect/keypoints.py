@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 import cv2
 import numpy as np
 
-from semiology.detect.base import Box
+from semiology.records import Box
 from semiology.preprocess.roi import crop, crop_offset
 
 

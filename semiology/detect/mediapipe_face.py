@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from semiology.detect.base import Box, Detection
+from semiology.records import Box, Detection
 from semiology.detect.keypoints import KeypointEstimate, as_rgb, crop_to
 from semiology.detect.mediapipe_pose import MediaPipeGraph, mediapipe_version
 from semiology.layouts.face import FACE_23

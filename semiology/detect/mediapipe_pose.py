@@ -17,9 +17,9 @@ from typing import Any, Self
 
 import numpy as np
 
-from semiology.detect.base import Box, Detection
+from semiology.records import Box, Detection
 from semiology.detect.keypoints import KeypointEstimate, as_rgb, crop_to
-from semiology.io.records import Keypoints
+from semiology.records import Keypoints
 from semiology.layouts.body import MEDIAPIPE_33
 from semiology.layouts.mapping import get_mapping
 

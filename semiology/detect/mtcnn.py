@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from semiology.detect.base import Box, Detection
+from semiology.records import Box, Detection
 from semiology.detect.keypoints import as_rgb, crop_to
 
 MTCNN_MISSING = (

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from semiology.detect.base import Box, Detection
+from semiology.records import Box, Detection
 from semiology.detect.keypoints import KeypointEstimate, as_rgb
 from semiology.errors import CheckpointError
 from semiology.layouts.body import COCO_17

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from semiology.detect.base import Box, Detection
+from semiology.records import Box, Detection
 from semiology.detect.keypoints import KeypointEstimate, as_rgb, crop_to
 from semiology.errors import CheckpointError
 from semiology.layouts.body import COCO_17

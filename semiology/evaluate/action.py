@@ -29,13 +29,14 @@ from semiology.evaluate.splits import Fold, inner_split
 from semiology.evaluate.study import cap_per_record, make_folds, model_result, study_result
 from semiology.experiment import ExperimentConfig, ModelConfig, TaskConfig
 from semiology.io.cache import cache_path
-from semiology.io.records import SeizureRecord
+from semiology.records import SeizureRecord
 from semiology.io.snippet_cache import load_sample_features
 from semiology.models.fusion import choose_threshold
 from semiology.models.gestures import GesturesModel, GesturesObjective, average_views, view_seizure_id
 from semiology.models.lstm import LSTMFC, I3DHead, SequenceObjective, extended_lstm_fc
 from semiology.preprocess.kinematics import kinematic_sample_features
-from semiology.preprocess.snippets import PAD_VALUE, SampleFeatures, draw_snippets, padding_mask, snippet_labels
+from semiology.preprocess.snippets import draw_snippets, snippet_labels
+from semiology.records import PAD_VALUE, SampleFeatures, padding_mask
 from semiology.train.fit import fit_classifier, predict_proba
 
 ACTION_KINDS = ("lstm_fc", "lstm_fc_extended", "i3d_head", "gestures")

@@ -17,7 +17,8 @@ from matplotlib.figure import Figure
 DPI = 110
 
 
-def _save(figure: Figure, path: Path) -> Path:
+def save_figure(figure: Figure, path: Path) -> Path:
+    """Render `figure` to `path` (format from its extension) at the report resolution, with no timestamp, so reruns are byte-identical."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(figure)
@@ -44,7 +45,7 @@ def plot_fold_scores(scores: Mapping[str, Sequence[float | None]], metric_label:
     axes.set_ylabel(metric_label)
     axes.set_title(f"{metric_label} per fold\ndots: one per fold; black: mean ± std over folds", fontsize=10)
     axes.grid(axis="y", alpha=0.3)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_confusion_matrix(matrix: Sequence[Sequence[int]], class_names: Sequence[str], title: str, path: Path) -> Path:
@@ -66,7 +67,7 @@ def plot_confusion_matrix(matrix: Sequence[Sequence[int]], class_names: Sequence
     axes.set_ylabel("true")
     axes.set_title(title, fontsize=10)
     figure.colorbar(image, ax=axes, label="share of true class", shrink=0.8)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_learning_curves(
@@ -107,4 +108,4 @@ def plot_learning_curves(
     figure.supxlabel("epoch", y=0.05 / height, va="bottom")
     figure.supylabel("loss", x=0.05 / width, ha="left")
     figure.suptitle(title, fontsize=10, y=1 - 0.1 / height, va="top")
-    return _save(figure, path)
+    return save_figure(figure, path)

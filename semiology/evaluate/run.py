@@ -14,7 +14,7 @@ from semiology.evaluate.results import StudyResult
 from semiology.evaluate.study import check_experiment, run_study
 from semiology.experiment import ExperimentConfig
 from semiology.io.dataset import load_study_records
-from semiology.io.records import SeizureRecord
+from semiology.records import SeizureRecord
 from semiology.models.appearance import attach_appearance_features
 from semiology.preprocess.resample import resample_record
 

@@ -22,7 +22,7 @@ from semiology.errors import ConfigError
 from semiology.evaluate.results import ModelResult, PredictionTable, StudyResult
 from semiology.evaluate.splits import Fold, check_no_subject_overlap, grouped_kfold, inner_folds, leaky_seizure_folds, loso_folds
 from semiology.experiment import ExperimentConfig, ModelConfig, TaskConfig, TrainOverrides
-from semiology.io.records import SeizureRecord
+from semiology.records import SeizureRecord
 from semiology.layouts import get_layout
 from semiology.models.agcn import AGCN
 from semiology.models.appearance import APPEARANCE_STREAM

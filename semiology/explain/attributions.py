@@ -48,7 +48,7 @@ from captum.attr import IntegratedGradients
 
 from semiology.bundle import Bundle, BundledModel, model_inputs, segment_frames, window_probabilities
 from semiology.evaluate.study import STREAM_KEYPOINTS
-from semiology.io.records import SeizureRecord
+from semiology.records import SeizureRecord
 from semiology.layouts import get_layout
 
 IG_STEPS = 32

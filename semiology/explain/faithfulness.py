@@ -39,7 +39,7 @@ import numpy as np
 
 from semiology.bundle import Bundle, BundledModel, model_inputs, segment_frames
 from semiology.explain.attributions import SeizureAttribution
-from semiology.io.records import SeizureRecord
+from semiology.records import SeizureRecord
 from semiology.train.fit import predict_proba
 
 RANDOM_ORDERS = 20

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from semiology.evaluate.figures import _save
+from semiology.evaluate.figures import save_figure
 from semiology.explain.attributions import SeizureAttribution
 from semiology.explain.faithfulness import DeletionCurves
 from semiology.layouts import get_layout
@@ -53,7 +53,7 @@ def plot_joint_importance(attribution: SeizureAttribution, layout_name: str, pos
     axis.set_title(f"{attribution.model}: joint importance" + ("\n(x: planted joints)" if planted else ""), fontsize=9)
     axis.set_xticks([])
     axis.set_yticks([])
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_joint_time(attribution: SeizureAttribution, path: Path) -> Path:
@@ -70,7 +70,7 @@ def plot_joint_time(attribution: SeizureAttribution, path: Path) -> Path:
         _clinical_lines(axis, attribution)
     _plot_window_probability(axes[2], attribution)
     axes[0].legend(loc="upper right", fontsize=7)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def _ig_title(attribution: SeizureAttribution) -> str:
@@ -100,7 +100,7 @@ def plot_time_attribution(attribution: SeizureAttribution, path: Path) -> Path:
     _clinical_lines(axes[0], attribution)
     axes[0].legend(loc="upper right", fontsize=7)
     _plot_window_probability(axes[1], attribution)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_adjacency(attribution: SeizureAttribution, path: Path) -> Path:
@@ -120,7 +120,7 @@ def plot_adjacency(attribution: SeizureAttribution, path: Path) -> Path:
             axis.set_yticklabels(names, fontsize=5)
             figure.colorbar(image, ax=axis, fraction=0.046, pad=0.02)
     figure.subplots_adjust(wspace=0.55, hspace=0.45)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_deletion(curves: DeletionCurves, attribution: SeizureAttribution, path: Path) -> Path:
@@ -137,4 +137,4 @@ def plot_deletion(curves: DeletionCurves, attribution: SeizureAttribution, path:
     axis.set_ylim(0, 1)
     axis.set_title(f"deletion test, area between = {curves.area_between:+.3f}", fontsize=9)
     axis.legend(fontsize=7)
-    return _save(figure, path)
+    return save_figure(figure, path)

@@ -20,7 +20,7 @@ from semiology.explain.attributions import IG_STEPS, SeizureAttribution, explain
 from semiology.explain.faithfulness import deletion_curves, planted_mass_share
 from semiology.explain.figures import plot_adjacency, plot_deletion, plot_joint_importance, plot_joint_time, plot_time_attribution, rest_positions
 from semiology.explain.video import write_overlay_video
-from semiology.io.records import SeizureRecord
+from semiology.records import SeizureRecord
 
 
 @dataclass

@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib import colormaps
 from PIL import Image, ImageDraw
 
-from semiology.io.records import SeizureRecord
+from semiology.records import SeizureRecord
 from semiology.layouts import get_layout
 
 CROP_FIELDS = {"body": ("body_crops", "body_2d"), "body_3d": ("body_crops", "body_2d"), "face": ("face_crops", "face_2d")}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from semiology.detect.base import Box, Detection
+from semiology.records import Box, Detection
 from semiology.detect.keypoints import KeypointEstimate
 from semiology.detect.mediapipe_face import MediaPipeFaceMesh
 from semiology.detect.mediapipe_pose import MediaPipePose
@@ -22,7 +22,7 @@ from semiology.extract.config import ExtractionConfig
 from semiology.extract.crops import SmoothedBox, grey_crop, square_around
 from semiology.layouts.body import MEDIAPIPE_33
 from semiology.layouts.face import FACE_23
-from semiology.lift.camera import CameraIntrinsics
+from semiology.camera import CameraIntrinsics
 from semiology.lift.depth import back_project_keypoints
 from semiology.preprocess.roi import patient_bed_box
 

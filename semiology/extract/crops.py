@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from semiology.detect.base import Box
+from semiology.records import Box
 
 
 def square_around(box: Box, scale: float = 1.0) -> np.ndarray:

@@ -16,11 +16,11 @@ from semiology.errors import ManifestError, VideoError
 from semiology.extract.chain import ChainOutput, FrameChain
 from semiology.extract.config import ExtractionConfig
 from semiology.io.manifest import ManifestRow
-from semiology.io.records import Keypoints, SeizureRecord
+from semiology.records import Keypoints, SeizureRecord
 from semiology.io.video import VideoReader, open_video
 from semiology.layouts.body import MEDIAPIPE_33
 from semiology.layouts.face import FACE_23
-from semiology.lift.camera import KINECT_V2_DEPTH, CameraIntrinsics
+from semiology.camera import KINECT_V2_DEPTH, CameraIntrinsics
 from semiology.lift.temporal import TemporalLifter, lift_keypoints
 from semiology.models.encoder import FrameEncoder, encode_frames
 

@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import zipfile
 import zlib
 from pathlib import Path
@@ -23,7 +22,8 @@ import numpy as np
 
 from semiology import __version__
 from semiology.errors import CacheError, StaleCacheError
-from semiology.io.records import Keypoints, SeizureRecord
+from semiology.io.atomic import atomic_path
+from semiology.records import Keypoints, SeizureRecord
 
 CACHE_VERSION = 1
 
@@ -53,9 +53,8 @@ def cache_path(cache_dir: str | Path, seizure_id: str) -> Path:
 def save_record(record: SeizureRecord, path: str | Path, config_hash: str) -> Path:
     """Write `record` to `path` atomically and return the path.
 
-    The file is written to a temporary name in the same folder and moved into place with
-    `os.replace`, so an interrupted run leaves either the old file or the new one, never half of
-    one. `record.meta` must be JSON-able (numpy scalars and arrays become numbers and lists,
+    Written through `atomic_path`, so an interrupted run leaves either the old file or the new
+    one, never half of one. `record.meta` must be JSON-able (numpy scalars and arrays become numbers and lists,
     tuples come back as lists).
     """
     path = Path(path)
@@ -92,17 +91,10 @@ def save_record(record: SeizureRecord, path: str | Path, config_hash: str) -> Pa
     except (TypeError, ValueError) as exc:
         raise CacheError(f"{path}: record.meta of seizure '{record.seizure_id}' is not JSON-able ({exc})") from None
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with temporary.open("xb") as handle:
-            np.savez_compressed(handle, **{_META_KEY: np.array(meta_json)}, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temporary, temporary.open("wb") as handle:
+        np.savez_compressed(handle, **{_META_KEY: np.array(meta_json)}, **arrays)
+        handle.flush()
+        os.fsync(handle.fileno())
     return path
 
 

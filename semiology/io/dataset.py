@@ -8,7 +8,7 @@ from semiology.errors import CacheError, ConfigError
 from semiology.experiment import DataConfig
 from semiology.io.cache import load_record
 from semiology.io.manifest import load_manifest
-from semiology.io.records import SeizureRecord
+from semiology.records import SeizureRecord
 from semiology.synthetic import make_cohort
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from semiology.errors import VideoError
-from semiology.lift.camera import CameraIntrinsics, LensDistortion
+from semiology.camera import CameraIntrinsics, LensDistortion
 
 TRACK_TITLES: dict[str, str] = {"rgb": "COLOR", "depth": "DEPTH", "ir": "IR"}
 """The Azure Kinect track title that holds each kind of stream."""

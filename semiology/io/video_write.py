@@ -19,7 +19,7 @@ import numpy as np
 
 from semiology.io.kinect import TRACK_TITLES
 from semiology.io.video import INTRINSICS_TAG, KINDS
-from semiology.lift.camera import CameraIntrinsics
+from semiology.camera import CameraIntrinsics
 
 
 def _pixel_format(frames: np.ndarray) -> tuple[str, str]:

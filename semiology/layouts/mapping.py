@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from semiology.io.records import Keypoints
+from semiology.records import Keypoints
 from semiology.layouts.base import Layout
 from semiology.layouts.body import COCO_17, MEDIAPIPE_33, NTU_25, UPPER_BODY_11
 from semiology.layouts.face import FACE_23

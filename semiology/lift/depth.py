@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from semiology.lift.camera import CameraIntrinsics, back_project
+from semiology.camera import CameraIntrinsics, back_project
 
 
 def sample_depth(depth_mm: np.ndarray, pixels: np.ndarray, window_px: int = 5) -> np.ndarray:

@@ -11,8 +11,6 @@ a checkpoint (`torch.load(weights_only=True)`).
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -25,8 +23,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from semiology.errors import CheckpointError
-from semiology.io.records import Keypoints, SeizureRecord
+from semiology.io.atomic import atomic_path
 from semiology.layouts import get_layout
+from semiology.records import Keypoints, SeizureRecord
 
 
 @dataclass(frozen=True)
@@ -260,14 +259,8 @@ def save_lifter(lifter: TemporalLifter, path: str | Path, provenance: dict[str, 
     config = asdict(lifter.config)
     config["dilations"] = list(config["dilations"])
     payload = {"kind": "temporal_lifter", "state_dict": lifter.state_dict(), "config": config, "provenance": provenance or {}}
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
+    with atomic_path(path) as temporary:
         torch.save(payload, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from semiology.errors import ConfigError
 from semiology.experiment import EncoderConfig
-from semiology.io.records import SeizureRecord
+from semiology.records import SeizureRecord
 from semiology.models.encoder import TorchvisionEncoder, encode_frames, get_or_pretrain
 from semiology.synthetic import GENERATOR_VERSION, CohortSpec, make_cohort
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-import os
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,6 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from semiology.io.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -287,19 +287,12 @@ def _plain(provenance: dict[str, Any]) -> dict[str, Any]:
 
 
 def save_encoder(encoder: SmallCNNEncoder, path: Path | str, provenance: dict[str, Any]) -> None:
-    """Write `{"state_dict", "config", "provenance"}` to `path` atomically (temp file + `os.replace`)."""
+    """Write `{"state_dict", "config", "provenance"}` to `path` atomically (`atomic_path`)."""
     path = Path(path)
     plain = _plain(provenance)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"state_dict": encoder.state_dict(), "config": encoder.config, "provenance": plain}
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        torch.save(payload, temp_name)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temporary:
+        torch.save(payload, temporary)
     encoder.provenance = plain
 
 

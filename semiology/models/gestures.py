@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from semiology.train.fit import Objective
+from semiology.models.objective import Objective
 
 Aggregation = Literal["mean", "lstm", "blstm"]
 

@@ -81,7 +81,7 @@ from functools import cached_property
 import cv2
 import numpy as np
 
-from semiology.lift.camera import KINECT_V2_DEPTH, CameraIntrinsics
+from semiology.camera import KINECT_V2_DEPTH, CameraIntrinsics
 
 PEPPER_KERNEL = (4, 4)
 PEPPER_ITERATIONS = 2

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from semiology.io.records import Keypoints
-from semiology.preprocess.snippets import STEPS_PER_SAMPLE, SampleFeatures, pre_pad, recording_samples, sample_steps
+from semiology.records import Keypoints
+from semiology.preprocess.snippets import STEPS_PER_SAMPLE, pre_pad, recording_samples, sample_steps
+from semiology.records import SampleFeatures
 from semiology.preprocess.windows import Window, pair_scale
 
 BANDS_HZ: dict[str, tuple[float, float]] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from semiology.io.records import Keypoints, SeizureRecord
+from semiology.records import Keypoints, SeizureRecord
 from semiology.preprocess.windows import resample_indices
 
 

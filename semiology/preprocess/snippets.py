@@ -18,11 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from semiology.preprocess.windows import Window, slice_windows
+from semiology.records import PAD_VALUE
 
 SAMPLE_FRAMES = 60
 MIN_LEFTOVER_FRAMES = 10
 TEMPORAL_STRIDE = 8
-PAD_VALUE = -1.0
 
 
 def sample_steps(num_frames: int) -> int:
@@ -50,11 +50,6 @@ def pre_pad(features: np.ndarray, steps: int = STEPS_PER_SAMPLE, value: float = 
     padded = np.full((steps, features.shape[1]), value, dtype=np.float32)
     padded[steps - features.shape[0] :] = features
     return padded
-
-
-def padding_mask(samples: np.ndarray, value: float = PAD_VALUE) -> np.ndarray:
-    """`[..., T, D]` -> `[..., T]` True where a step is real (not an all-`value` padding row)."""
-    return ~np.all(np.asarray(samples) == value, axis=-1)
 
 
 @dataclass(frozen=True)
@@ -96,32 +91,6 @@ def snippet_labels(midpoint_s: np.ndarray, generalisation_s: float | None) -> np
 
 
 SEGMENTS: tuple[str, ...] = ("pre_ictal", "ictal", "post_ictal")
-
-
-@dataclass
-class SampleFeatures:
-    """Per-sample feature sequences of one recording, from one snippet encoder.
-
-    `features` is float32 `[N, steps, D]`, shorter samples pre-padded with -1 rows;
-    `start_frame`/`num_frames` locate each sample in the recording at `fps`; `segment` indexes
-    `SEGMENTS` (samples never straddle onset or offset).
-    """
-
-    features: np.ndarray
-    start_frame: np.ndarray
-    num_frames: np.ndarray
-    segment: np.ndarray
-    fps: float
-    encoder: str
-
-    @property
-    def midpoint_s(self) -> np.ndarray:
-        return (self.start_frame + self.num_frames / 2.0) / self.fps
-
-    def pooled(self) -> np.ndarray:
-        """`[N, D]`: each sample's mean over its real (unpadded) steps: one GESTURES snippet per sample."""
-        mask = padding_mask(self.features)[..., None]
-        return ((self.features * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)).astype(np.float32)
 
 
 def recording_samples(

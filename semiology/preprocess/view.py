@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from semiology.io.records import Keypoints
+from semiology.records import Keypoints
 from semiology.layouts import get_layout
 
 TRUNK_JOINTS = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")

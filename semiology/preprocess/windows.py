@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from semiology.io.records import Keypoints
+from semiology.records import Keypoints
 from semiology.layouts import get_layout
 
 

@@ -25,7 +25,7 @@ from semiology.bundle import Bundle, load_bundle
 from semiology.errors import SemiologyError
 from semiology.io.cache import cache_path, load_record
 from semiology.io.manifest import load_manifest
-from semiology.io.records import SeizureRecord
+from semiology.records import SeizureRecord
 from semiology.screen.predict import screen_record
 from semiology.screen.report import plot_timeline, summary_rows, write_summary_html, write_summary_tables
 from semiology.screen.results import ResultsLog

@@ -14,7 +14,7 @@ import numpy as np
 
 from semiology.bundle import Bundle, BundleError, check_record, prepare_record, segment_frames, window_probabilities
 from semiology.evaluate.study import STREAM_KEYPOINTS
-from semiology.io.records import SeizureRecord
+from semiology.records import SeizureRecord
 
 
 class ScreeningError(BundleError):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import html
 import importlib.util
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from semiology.bundle import Bundle
-from semiology.evaluate.figures import _save
+from semiology.evaluate.figures import save_figure
+from semiology.io.atomic import atomic_path
 
 
 def primary_models(bundle: Bundle) -> dict[str, str]:
@@ -62,9 +62,8 @@ def plot_timeline(row: dict[str, Any], bundle: Bundle, path: Path) -> Path:
     axis.set_title(f"{row['seizure_id']}: per-window probabilities", fontsize=9)
     axis.legend(fontsize=6, loc="upper left", ncol=2)
     figure.subplots_adjust(bottom=0.16)
-    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
-    _save(figure, temporary)
-    os.replace(temporary, path)
+    with atomic_path(path, suffix=path.suffix) as temporary:
+        save_figure(figure, temporary)
     return path
 
 

@@ -18,7 +18,8 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from semiology.layouts import get_layout
-from semiology.synthetic.subjects import FOCAL_SIGNS, SubjectTraits, opposite_side
+from semiology.synthetic.spec import FOCAL_SIGNS, GRADED_SIGNS, PLANTED_SIGNS
+from semiology.synthetic.subjects import SubjectTraits, opposite_side
 
 BODY_LAYOUT = "upper_body_11"
 BODY_JOINTS: tuple[str, ...] = tuple(get_layout(BODY_LAYOUT).joint_names)
@@ -34,12 +35,6 @@ TONIC_TARGET_DEG: dict[str, float] = {
     "wrist_flexion": -10.0,
 }
 """The stiffened posture that a tonic phase blends each arm towards (arms raised, extended)."""
-
-PLANTED_SIGNS: tuple[str, ...] = ("dystonia", "emotion", *FOCAL_SIGNS)
-"""Every sign the generator can plant."""
-
-GRADED_SIGNS: tuple[str, ...] = ("dystonia", "emotion")
-"""The signs whose amplitude difficulty grades by default: those of the dystonia/emotion study."""
 
 OTHER_SIGN_LEVEL = 0.7
 """Amplitude of the signs that are not graded by difficulty: the level every sign had at the

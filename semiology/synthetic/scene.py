@@ -34,10 +34,11 @@ from pathlib import Path
 
 import numpy as np
 
+from semiology.camera import KINECT_V2_DEPTH, CameraIntrinsics, CameraPose, project, world_to_camera
 from semiology.io.video_write import write_image_folder, write_tracks_mkv
-from semiology.lift.camera import KINECT_V2_DEPTH, CameraIntrinsics, CameraPose, project, world_to_camera
-from semiology.synthetic.cohort import CohortSpec, camera_pose, make_plans
+from semiology.synthetic.cohort import camera_pose, make_plans
 from semiology.synthetic.motion import BODY_JOINTS, BODY_LAYOUT, JOINT_INDEX, simulate_body
+from semiology.synthetic.spec import CohortSpec
 from semiology.synthetic.subjects import seeded_rng
 
 BACKGROUND, BED, PATIENT, CLINICIAN = 0, 1, 2, 3

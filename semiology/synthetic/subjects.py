@@ -10,18 +10,11 @@ same subjects.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from semiology.synthetic.cohort import CohortSpec
-
-FPS_CHOICES: tuple[float, ...] = (25.0, 29.97, 30.0)
-"""Frame rates of the recordings: PAL video, NTSC video and a Kinect-like sensor."""
-
-FOCAL_SIGNS: tuple[str, ...] = ("hyperkinetic", "automatisms", "clonic", "tonic", "head_version")
-"""The per-seizure signs besides dystonia and emotion, in the order of their labels."""
+from semiology.synthetic.spec import FOCAL_SIGNS, FPS_CHOICES, CohortSpec
 
 SIGN_PROBABILITY: dict[str, dict[str, float]] = {
     "TLE": {"hyperkinetic": 0.10, "automatisms": 0.80, "clonic": 0.15, "tonic": 0.10, "head_version": 0.30},

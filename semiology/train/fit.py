@@ -17,27 +17,7 @@ from torch import nn
 
 from semiology.experiment import DistillationConfig, TrainConfig
 from semiology.models.distill import DistillationLoss
-
-
-class Objective:
-    """What a model's outputs mean: its training loss and its class probabilities.
-
-    The default is class-weighted cross-entropy over logits `[N, K]` with softmax
-    probabilities. Models with another output (a sigmoid unit, auxiliary per-snippet outputs)
-    pass their own subclass to `fit_classifier`; `targets` then may carry extra columns after
-    the class label (column 0), which only the objective reads.
-    """
-
-    def loss(self, model: nn.Module, outputs: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
-        return nn.functional.cross_entropy(outputs, _class_column(targets), weight=weights)
-
-    def proba(self, outputs: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(outputs, dim=1)
-
-
-def _class_column(targets: torch.Tensor | np.ndarray):
-    """The class labels of a 1-D target vector or of column 0 of a target matrix."""
-    return targets[:, 0] if targets.ndim == 2 else targets
+from semiology.models.objective import Objective, class_column
 
 
 @dataclass
@@ -123,7 +103,7 @@ def fit_classifier(
     torch.manual_seed(seed)
     model = build_model()
     generator = torch.Generator().manual_seed(seed)
-    weights = class_weights(_class_column(y_train), num_class) if config.class_weighted else None
+    weights = class_weights(class_column(y_train), num_class) if config.class_weighted else None
     objective = objective or Objective()
 
     def criterion(outputs: torch.Tensor, batch_targets: torch.Tensor) -> torch.Tensor:
@@ -163,7 +143,7 @@ def fit_classifier(
         val_logits = torch.from_numpy(predict_logits(model, x_val))
         val_loss = float(criterion(val_logits, val_targets))
         val_prob = objective.proba(val_logits).numpy()
-        val_labels = _class_column(y_val)
+        val_labels = class_column(y_val)
         val_f1 = f1_score(val_labels, val_prob.argmax(1), average="macro", labels=np.unique(val_labels), zero_division=0)
         curves["train_loss"].append(running / max(seen, 1))
         curves["val_loss"].append(val_loss)

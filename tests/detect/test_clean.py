@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from semiology.detect.clean import CleaningConfig, clean_keypoints
-from semiology.io.records import Keypoints
+from semiology.records import Keypoints
 
 
 def _line(n_frames: int = 30, fps: float = 10.0) -> Keypoints:

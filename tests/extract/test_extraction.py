@@ -16,7 +16,7 @@ from semiology.extract.cli import extract_keypoints
 from semiology.extract.config import ExtractionConfig
 from semiology.io.cache import cache_path, load_record
 from semiology.io.video import open_video
-from semiology.lift.camera import KINECT_V2_DEPTH
+from semiology.camera import KINECT_V2_DEPTH
 
 FAST = config_from_dict({"crops": {"features": False}, "roi": {"frames": 5}}, ExtractionConfig)
 GOOD_FRAMES = 30

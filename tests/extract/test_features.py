@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from semiology.config import config_from_dict
-from semiology.detect.base import Box
+from semiology.records import Box
 from semiology.extract.batch import run_extraction
 from semiology.extract.config import ExtractionConfig
 from semiology.extract.crops import SmoothedBox, grey_crop, square_around

@@ -12,7 +12,7 @@ import pytest
 from semiology.errors import CacheError, StaleCacheError
 from semiology.io import cache
 from semiology.io.cache import CACHE_VERSION, cache_path, is_cached, load_record, save_record
-from semiology.io.records import Keypoints, SeizureRecord
+from semiology.records import Keypoints, SeizureRecord
 
 HASH = "a" * 64
 

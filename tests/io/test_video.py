@@ -11,7 +11,7 @@ import pytest
 from semiology.errors import VideoError
 from semiology.io.video import Frame, VideoReader, ir_to_uint8, open_video
 from semiology.io.video_write import write_image_folder, write_tracks_mkv
-from semiology.lift.camera import KINECT_V2_DEPTH, back_project, project
+from semiology.camera import KINECT_V2_DEPTH, back_project, project
 
 CLIPS = {  # name: (frames, fps, width, height)
     "kinetics_tai_chi.mp4": (300, 30000 / 1001, 340, 256),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from semiology.io.records import Keypoints
+from semiology.records import Keypoints
 from semiology.layouts import LayoutMapping, get_layout, get_mapping, index_map
 from semiology.layouts.mapping import FACE_MESH, FACE_MESH_INDEX, MAPPING_PAIRS
 

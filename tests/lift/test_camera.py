@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from semiology.lift.camera import (
+from semiology.camera import (
     KINECT_V2_DEPTH,
     CameraIntrinsics,
     CameraPose,

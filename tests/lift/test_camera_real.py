@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from semiology.lift.camera import CameraIntrinsics, LensDistortion, project
+from semiology.camera import CameraIntrinsics, LensDistortion, project
 
 
 def _h36m_camera(cameras: dict, image_name: str) -> tuple[CameraIntrinsics, LensDistortion]:

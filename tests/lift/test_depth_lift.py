@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from semiology.lift.camera import KINECT_V2_DEPTH, project
+from semiology.camera import KINECT_V2_DEPTH, project
 from semiology.lift.depth import back_project_keypoints, sample_depth
 from semiology.synthetic.scene import SceneSpec, render_scene
 

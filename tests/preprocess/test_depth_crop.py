@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from semiology.lift.camera import CameraIntrinsics
+from semiology.camera import CameraIntrinsics
 from semiology.preprocess.depth import (
     bed_volume_mask,
     close_pepper_noise,

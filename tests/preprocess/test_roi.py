@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from semiology.detect.base import Box, Detection, Detector
+from semiology.detect.base import Detector
+from semiology.records import Box, Detection
 from semiology.preprocess.depth import BedPlanes, crop_depth
 from semiology.preprocess.roi import (
     crop,

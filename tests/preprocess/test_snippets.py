@@ -5,13 +5,13 @@ import pytest
 
 from semiology.preprocess.snippets import (
     draw_snippets,
-    padding_mask,
     pre_pad,
     recording_samples,
     sample_steps,
     sample_windows,
     snippet_labels,
 )
+from semiology.records import padding_mask
 
 
 def test_sample_windows_leftover_and_overlap() -> None:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from semiology.io.records import Keypoints
+from semiology.records import Keypoints
 from semiology.layouts import get_layout
 from semiology.preprocess.view import align_to_body_frame, body_frame_rotation
 

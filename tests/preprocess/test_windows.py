@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from semiology.io.records import Keypoints, SeizureRecord
+from semiology.records import Keypoints, SeizureRecord
 from semiology.layouts import get_layout
 from semiology.preprocess.resample import resample_record
 from semiology.preprocess.windows import (

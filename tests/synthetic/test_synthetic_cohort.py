@@ -7,13 +7,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from semiology.io.records import SeizureRecord
-from semiology.lift.camera import CameraIntrinsics, project
+from semiology.records import SeizureRecord
+from semiology.camera import CameraIntrinsics, project
 from semiology.synthetic import CohortSpec, make_cohort, make_subjects, simulate_record
 from semiology.synthetic.face import LANDMARK_INDEX
-from semiology.synthetic.motion import JOINT_INDEX, OTHER_SIGN_LEVEL, PLANTED_SIGNS, elbow_angle_deg, plan_seizure, simulate_body
+from semiology.synthetic.motion import JOINT_INDEX, OTHER_SIGN_LEVEL, elbow_angle_deg, plan_seizure, simulate_body
 from semiology.synthetic.render import OCCLUDER_LEVEL
-from semiology.synthetic.subjects import FOCAL_SIGNS, FPS_CHOICES, opposite_side
+from semiology.synthetic.spec import FOCAL_SIGNS, FPS_CHOICES, PLANTED_SIGNS
+from semiology.synthetic.subjects import opposite_side
 
 SMALL = CohortSpec(
     n_subjects=4,

@@ -9,7 +9,7 @@ from semiology.layouts import get_layout
 from semiology.synthetic import CohortSpec, make_subjects
 from semiology.synthetic.face import FACE_LANDMARKS
 from semiology.synthetic.motion import BODY_JOINTS
-from semiology.synthetic.subjects import FPS_CHOICES
+from semiology.synthetic.spec import FPS_CHOICES
 
 
 def test_joint_orders_are_those_of_the_layouts() -> None:

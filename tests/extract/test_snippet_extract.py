@@ -5,11 +5,11 @@ import torch
 
 from semiology.errors import SemiologyError
 from semiology.io.cache import cache_path
-from semiology.io.records import SeizureRecord
+from semiology.records import SeizureRecord
 from semiology.io.snippet_cache import load_sample_features
 from semiology.models.i3d import I3D, fast_extractor
-from semiology.preprocess.snippet_extract import extract_batch, i3d_sample_features, read_frames
-from semiology.preprocess.snippets import padding_mask
+from semiology.extract.snippets import extract_batch, i3d_sample_features, read_frames
+from semiology.records import padding_mask
 
 
 def _record(seizure_id: str) -> SeizureRecord:
