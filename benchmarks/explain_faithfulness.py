@@ -33,8 +33,9 @@ import numpy as np
 import torch
 
 from semiology.bundle import Bundle, BundledModel, load_bundle, prepare_record
+from semiology.bundle.build import run_and_bundle
 from semiology.cli import DEMO_CONFIG
-from semiology.evaluate.run import load_experiment, run_experiment
+from semiology.evaluate.run import load_experiment
 from semiology.explain.attributions import explain_record
 from semiology.explain.faithfulness import RANDOM_ORDERS, deletion_curves, planted_mass_share
 from semiology.records import SeizureRecord
@@ -56,7 +57,7 @@ def train_bundle(out: Path, workers: int, train_seed: int | None = None) -> Path
     overrides = {"evaluation.workers": workers} | ({} if train_seed is None else {"data.synthetic.seed": train_seed})
     config = load_experiment(DEMO_CONFIG, overrides)
     config.models = tuple(m for m in config.models if (m.task, m.name) in SIGNS.items())
-    run_experiment(config, out / "report", source=str(DEMO_CONFIG), progress=True, bundle_dir=out / "bundle")
+    run_and_bundle(config, out / "report", source=str(DEMO_CONFIG), bundle_dir=out / "bundle", progress=True)
     return out / "bundle"
 
 

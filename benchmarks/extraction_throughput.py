@@ -24,13 +24,13 @@ import cv2
 import numpy as np
 import torch
 
+from semiology.camera import KINECT_V2_DEPTH
 from semiology.config import config_from_dict
 from semiology.extract.chain import FrameChain
 from semiology.extract.config import ExtractionConfig
 from semiology.extract.recording import IrScaler, build_record
 from semiology.io.manifest import ManifestRow
 from semiology.io.video import open_video
-from semiology.camera import KINECT_V2_DEPTH
 from semiology.models.encoder import SmallCNNEncoder, freeze
 
 CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "video" / "kinetics_tai_chi.mp4"

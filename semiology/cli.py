@@ -31,6 +31,7 @@ def loso_eval(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from semiology.evaluate.demo import run_demo
+    from semiology.bundle.build import run_and_bundle
     from semiology.evaluate.run import load_experiment, run_experiment
 
     started = time.perf_counter()
@@ -43,7 +44,11 @@ def loso_eval(argv: Sequence[str] | None = None) -> int:
         else:
             config_path = args.config or DEMO_CONFIG
             config = load_experiment(config_path, overrides)
-            runs = {"": run_experiment(config, args.out, source=str(config_path), progress=not args.no_progress, bundle_dir=args.bundle)}
+            if args.bundle is None:
+                run = run_experiment(config, args.out, source=str(config_path), progress=not args.no_progress)
+            else:
+                run = run_and_bundle(config, args.out, source=str(config_path), bundle_dir=args.bundle, progress=not args.no_progress)
+            runs = {"": run}
     except SemiologyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -134,7 +139,7 @@ def extract_i3d(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from semiology.config import config_hash
-    from semiology.io.dataset import load_study_records
+    from semiology.evaluate.dataset import load_study_records
     from semiology.experiment import DataConfig
     from semiology.models.i3d import fast_extractor, load_i3d_checkpoint
     from semiology.extract.snippets import extract_batch, i3d_sample_features, kinematic_record_features, manifest_records, read_frames

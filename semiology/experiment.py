@@ -6,10 +6,19 @@ unknown keys and wrong types with a message naming the file and the key.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
-from typing import Literal
+from dataclasses import dataclass, field, fields, make_dataclass, replace
+from typing import Any, Literal, get_type_hints
 
-from semiology.synthetic import CohortSpec
+from semiology.errors import ConfigError
+from semiology.streams import appearance_names, get_stream, stream_names
+from semiology.synthetic.spec import CohortSpec
+
+ACTION_KINDS = ("lstm_fc", "lstm_fc_extended", "i3d_head", "gestures")
+"""Model kinds of the action stream (2-s samples of snippet features, or whole seizures)."""
+SAMPLE_KINDS = ("lstm_fc", "lstm_fc_extended", "i3d_head")
+"""Action models that classify 2-s samples."""
+WINDOW_KINDS = ("agcn", "tcn", "agcn_kd", "fusion")
+"""Model kinds that read a stream's windows (keypoints and appearance features)."""
 
 
 @dataclass
@@ -155,39 +164,37 @@ class TrainConfig:
     cross_fit: bool = False
 
 
-@dataclass
-class TrainOverrides:
-    """One model's departures from the study's `train:` section; `None` keeps the study's value.
+def _check_overrides(self: Any) -> None:
+    for name in ("epochs", "batch_size", "patience", "lr"):
+        value = getattr(self, name)
+        if value is not None and value <= 0:
+            raise ValueError(f"{name} must be positive, got {value}")
+    if self.weight_decay is not None and self.weight_decay < 0:
+        raise ValueError(f"weight_decay must not be negative, got {self.weight_decay}")
 
-    Streams differ in what they need: an AGCN learning from raw keypoints needs more, larger
-    optimiser steps than a TCN on the features of a frozen encoder, and one setting for both
-    undertrains one or overfits the other. `val_fraction` is not here: the inner split belongs
-    to the fold, and a teacher, its student and a fusion must share it. `cross_fit` may differ
-    between models, except that a cross-fitted student needs a cross-fitted teacher and both
-    members of a fusion must agree.
-    """
 
-    epochs: int | None = None
-    batch_size: int | None = None
-    lr: float | None = None
-    weight_decay: float | None = None
-    patience: int | None = None
-    class_weighted: bool | None = None
-    mirror: bool | None = None
-    select: Literal["loss", "auc"] | None = None
-    cross_fit: bool | None = None
+def _apply_overrides(self: Any, study: TrainConfig) -> TrainConfig:
+    """The study's settings with this model's overrides in place."""
+    return replace(study, **{f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None})
 
-    def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "patience", "lr"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise ValueError(f"{name} must be positive, got {value}")
-        if self.weight_decay is not None and self.weight_decay < 0:
-            raise ValueError(f"weight_decay must not be negative, got {self.weight_decay}")
 
-    def apply(self, study: TrainConfig) -> TrainConfig:
-        """The study's settings with this model's overrides in place."""
-        return replace(study, **{f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None})
+PER_FOLD_TRAIN_FIELDS = ("val_fraction",)
+"""`TrainConfig` fields a model cannot override: the inner split belongs to the fold, and a teacher, its student and a fusion share it."""
+
+TrainOverrides = make_dataclass(
+    "TrainOverrides",
+    [(f.name, get_type_hints(TrainConfig)[f.name] | None, field(default=None)) for f in fields(TrainConfig) if f.name not in PER_FOLD_TRAIN_FIELDS],
+    namespace={"__post_init__": _check_overrides, "apply": _apply_overrides, "__module__": __name__},
+)
+TrainOverrides.__doc__ = """One model's departures from the study's `train:` section; `None` keeps the study's value.
+
+Derived from `TrainConfig` (every field but `PER_FOLD_TRAIN_FIELDS`), so a new training setting
+can be overridden per model without being written twice. Streams differ in what they need: an
+AGCN learning from raw keypoints needs more, larger optimiser steps than a TCN on the features
+of a frozen encoder, and one setting for both undertrains one or overfits the other.
+`cross_fit` may differ between models, except that a cross-fitted student needs a cross-fitted
+teacher and both members of a fusion must agree.
+"""
 
 
 @dataclass
@@ -241,14 +248,14 @@ class ModelConfig:
     name: str
     task: str
     kind: Literal["agcn", "tcn", "agcn_kd", "fusion", "lstm_fc", "lstm_fc_extended", "i3d_head", "gestures"]
-    stream: Literal["body", "body_3d", "face"] = "body"
+    stream: str = "body"
     teacher: str | None = None
     members: tuple[str, ...] = ()
     ensemble: int = 1
     keypoints: bool = False
     aggregation: Literal["mean", "lstm", "blstm"] = "blstm"
     segments: int | None = None
-    train: TrainOverrides = field(default_factory=TrainOverrides)
+    train: TrainOverrides = field(default_factory=TrainOverrides)  # type: ignore[valid-type]
 
 
 @dataclass
@@ -296,3 +303,104 @@ class ExperimentConfig:
     tasks: tuple[TaskConfig, ...] = ()
     models: tuple[ModelConfig, ...] = ()
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+
+
+def check_experiment(config: ExperimentConfig, source: str) -> None:
+    """Cross-field checks that a per-field type check cannot make; one ConfigError lists all."""
+    problems = []
+    task_names = [task.name for task in config.tasks]
+    model_names = [model.name for model in config.models]
+    if not config.tasks:
+        problems.append("tasks: at least one task is needed")
+    if not config.models:
+        problems.append("models: at least one model is needed")
+    for task in config.tasks:
+        if len(task.classes) < 2:
+            problems.append(f"tasks.{task.name}.classes: needs at least two classes")
+    streams = {name: get_stream(name) for name in stream_names()}
+    seen = set()
+    by_name = {model.name: model for model in config.models}
+    for model in config.models:
+        where = f"models.{model.name}"
+        if model.name in seen:
+            problems.append(f"{where}: duplicate model name")
+        seen.add(model.name)
+        if model.kind in WINDOW_KINDS and model.stream not in streams:
+            problems.append(f"{where}.stream: unknown stream {model.stream!r} (known: {', '.join(streams)})")
+        elif model.kind in ("tcn", "agcn_kd") and streams[model.stream].appearance is None:
+            problems.append(f"{where}.stream: stream {model.stream!r} has no appearance crops for a {model.kind} to read or distil from")
+        if model.task not in task_names:
+            problems.append(f"{where}.task: unknown task {model.task!r} (tasks: {', '.join(task_names)})")
+        if model.kind == "agcn_kd":
+            teacher = by_name.get(model.teacher or "")
+            if teacher is None or teacher.kind != "tcn" or teacher.task != model.task:
+                problems.append(f"{where}.teacher: must name a tcn model of task {model.task!r} (got {model.teacher!r})")
+            elif model_names.index(teacher.name) > model_names.index(model.name):
+                problems.append(f"{where}.teacher: the teacher {teacher.name!r} must be listed before its student")
+            elif model.stream in streams and teacher.stream in streams and streams[teacher.stream].appearance != streams[model.stream].appearance:
+                problems.append(
+                    f"{where}.teacher: the teacher {teacher.name!r} reads {streams[teacher.stream].appearance} crops, the student the "
+                    f"{streams[model.stream].appearance} crops' windows; distil within one stream"
+                )
+            elif _cross_fits(model, config) and not _cross_fits(teacher, config):
+                problems.append(
+                    f"{where}.train.cross_fit: a cross-fitted student needs a cross-fitted teacher ({teacher.name!r} is not): "
+                    "on each inner fold it learns from the teacher fitted on that fold"
+                )
+        if model.keypoints and model.kind != "tcn":
+            problems.append(f"{where}.keypoints: only a tcn model reads keypoints beside its appearance features")
+        if model.ensemble < 1 or (model.ensemble > 1 and model.kind not in ("agcn", "tcn", "agcn_kd")):
+            problems.append(f"{where}.ensemble: at least 1, and above 1 only for an agcn, tcn or agcn_kd model (got {model.ensemble})")
+        if model.kind == "fusion":
+            if model.train != TrainOverrides():
+                problems.append(f"{where}.train: a fusion trains nothing (its weight is chosen on the inner split)")
+            if len(model.members) != 2 or any(m not in by_name for m in model.members):
+                problems.append(f"{where}.members: must name two models listed before it (got {list(model.members)})")
+            elif any(model_names.index(m) > model_names.index(model.name) for m in model.members):
+                problems.append(f"{where}.members: fused models must be listed before the fusion")
+            elif len({_cross_fits(by_name[m], config) for m in model.members}) > 1:
+                problems.append(
+                    f"{where}.members: both fused models must have the same train.cross_fit (the weight is chosen on "
+                    "the validation windows they share)"
+                )
+    crop_streams = appearance_names()
+    for stream in config.encoder.streams:
+        if stream not in crop_streams:
+            problems.append(f"encoder.streams.{stream}: unknown appearance stream (known: {', '.join(crop_streams)})")
+    problems += _action_problems(config)
+    if config.windows.window_s * config.windows.target_fps < 4:
+        problems.append("windows: window_s * target_fps must give at least 4 frames")
+    if problems:
+        raise ConfigError(f"{source}: " + f"\n{source}: ".join(problems))
+
+
+def _cross_fits(model: ModelConfig, config: ExperimentConfig) -> bool:
+    """Whether `model` fits once per inner fold (its own `train.cross_fit`, else the study's)."""
+    return model.train.apply(config.train).cross_fit
+
+
+def _action_problems(config: ExperimentConfig) -> list[str]:
+    """Problems of the action-stream part of a config."""
+    problems = []
+    tasks = {task.name: task for task in config.tasks}
+    for model in config.models:
+        task = tasks.get(model.task)
+        where = f"models.{model.name}"
+        if task is None:
+            continue
+        if model.kind not in ACTION_KINDS and (task.label or task.outside_ictal):
+            problems.append(f"{where}: task {task.name!r} sets label/outside_ictal, which only action models (kinds {', '.join(ACTION_KINDS)}) read")
+        if model.kind == "gestures":
+            if len(task.classes) != 2 or task.outside_ictal:
+                problems.append(f"{where}: gestures classifies whole seizures into two classes (task {task.name!r} has {list(task.classes)})")
+            if (model.segments or config.action.segments) < 1:
+                problems.append(f"{where}.segments: must be at least 1")
+    if task_outside := [t.name for t in config.tasks if t.outside_ictal and t.outside_ictal not in t.classes]:
+        problems.append(f"tasks {task_outside}: outside_ictal must be one of the task's classes")
+    if any(m.kind in ACTION_KINDS for m in config.models) and config.action.features == "i3d" and not config.action.i3d_cache:
+        problems.append("action.i3d_cache: needed when action.features is i3d (run tools/extract_i3d.py first)")
+    if config.action.draws_per_seizure < 1:
+        problems.append("action.draws_per_seizure: must be at least 1")
+    if config.action.train_gamma <= 0:
+        problems.append("action.train_gamma: must be positive")
+    return problems

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from semiology.bundle import BundleError, build_network, load_bundle, model_inputs, prepare_record, save_bundle, segment_frames, window_probabilities
+from semiology.bundle import BundleError, load_bundle, model_inputs, prepare_record, save_bundle, segment_frames, window_probabilities
+from semiology.models.factory import ModelSpec, build_network
 from semiology.train.final import select_final_settings
 from tests.bundle_fixtures import tiny_bundle, tiny_records
 
@@ -48,7 +49,7 @@ def test_round_trip_gives_identical_predictions(bundle, tmp_path):
     meta = json.loads((bundle.path / "bundle.json").read_text())
     entry = next(e for e in meta["models"] if e["name"] == "AGCN-pose")
     torch.manual_seed(3)
-    fresh = build_network(entry["architecture"]).eval()
+    fresh = build_network(ModelSpec.from_dict(entry["architecture"])).eval()
     weights = torch.load(bundle.path / "weights.pt", weights_only=True)
     weights["models"]["dystonia/AGCN-pose"] = fresh.state_dict()
     save_bundle(meta, weights, tmp_path / "copy")

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from semiology.bundle import load_bundle, model_inputs, prepare_record, segment_frames, window_probabilities
+from semiology.bundle.build import run_and_bundle
 from semiology.config import config_from_dict
-from semiology.evaluate.run import run_experiment
 from semiology.experiment import ExperimentConfig
 from semiology.explain.attributions import explain_record
 from semiology.models.ensemble import SeedEnsemble
@@ -25,7 +25,7 @@ def ensemble_bundle(tmp_path_factory):
     ]
     config = config_from_dict(spec, ExperimentConfig, source="test")
     root = tmp_path_factory.mktemp("ensemble_bundle")
-    run_experiment(config, root / "report", source="test", progress=False, bundle_dir=root / "bundle")
+    run_and_bundle(config, root / "report", source="test", bundle_dir=root / "bundle", progress=False)
     return load_bundle(root / "bundle")
 
 

@@ -9,14 +9,7 @@ from typing import Literal
 
 import pytest
 
-from semiology.config import (
-    config_from_dict,
-    config_hash,
-    config_to_dict,
-    load_config,
-    override,
-    parse_overrides,
-)
+from semiology.config import config_from_dict, config_hash, config_to_dict, load_config, override, parse_overrides
 from semiology.errors import ConfigError, SemiologyError
 
 

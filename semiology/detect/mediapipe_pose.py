@@ -17,11 +17,9 @@ from typing import Any, Self
 
 import numpy as np
 
-from semiology.records import Box, Detection
 from semiology.detect.keypoints import KeypointEstimate, as_rgb, crop_to
-from semiology.records import Keypoints
 from semiology.layouts.body import MEDIAPIPE_33
-from semiology.layouts.mapping import get_mapping
+from semiology.records import Box, Detection
 
 MODEL_COMPLEXITY = 1
 """The only MediaPipe Pose landmark model (`pose_landmark_full`) shipped in the 0.10.21 wheel."""
@@ -111,11 +109,3 @@ class MediaPipePose(MediaPipeGraph):
         """A fresh graph: no tracking carried over from the previous recording."""
         self._graph.close()
         self._graph = self._solution.Pose(**self._settings)
-
-
-
-def to_layout(keypoints: Keypoints, layout: str) -> Keypoints:
-    """MediaPipe-33 keypoints as `layout` (`upper_body_11`, `coco_17`, or `mediapipe_33` unchanged)."""
-    if layout == keypoints.layout:
-        return keypoints
-    return get_mapping(keypoints.layout, layout).apply_keypoints(keypoints)

@@ -3,8 +3,8 @@
 A sibling of `semiology.evaluate.study` rather than a branch of it: those models read
 snippet-feature samples `[N, 7, D]` and whole seizures (drawn snippets, a new draw per
 training copy), not keypoint windows. Everything else is shared: the same outer folds
-(`make_folds`), the same inner split of the training subjects for early stopping and the
-threshold, the same fitting loop, and the same `ModelResult`/`PredictionTable` that the
+(`semiology.evaluate.folds`), the same inner split of the training subjects for early stopping and the
+threshold, the same window classifier and fitting loop, and the same `ModelResult`/`PredictionTable` that the
 report reads. A sample-level model's rows are 2-s samples, grouped under their seizure (or,
 for the outside-ictal class, under `<seizure_id>/non-ictal`); a GESTURES row is a seizure,
 its probability averaged over the seizure's camera views.
@@ -13,62 +13,30 @@ its probability averaged over the seizure's camera views.
 from __future__ import annotations
 
 import json
-import multiprocessing
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-import torch
-from tqdm import tqdm
 
 from semiology.errors import CacheError, ConfigError
-from semiology.evaluate.results import ModelResult, PredictionTable, StudyResult
+from semiology.evaluate.folds import FoldOutput, HeldOut, collect_results, inner_seed, make_folds, model_seed, study_result
+from semiology.evaluate.results import ModelResult, StudyResult
+from semiology.evaluate.runner import run_jobs
 from semiology.evaluate.splits import Fold, inner_split
-from semiology.evaluate.study import cap_per_record, make_folds, model_result, study_result
-from semiology.experiment import ExperimentConfig, ModelConfig, TaskConfig
+from semiology.experiment import ACTION_KINDS, SAMPLE_KINDS, ExperimentConfig, ModelConfig, TaskConfig
 from semiology.io.cache import cache_path
-from semiology.records import SeizureRecord
 from semiology.io.snippet_cache import load_sample_features
-from semiology.models.fusion import choose_threshold
-from semiology.models.gestures import GesturesModel, GesturesObjective, average_views, view_seizure_id
-from semiology.models.lstm import LSTMFC, I3DHead, SequenceObjective, extended_lstm_fc
+from semiology.models.factory import model_spec
+from semiology.models.gestures import GesturesObjective, average_views, view_seizure_id
+from semiology.models.lstm import SequenceObjective
 from semiology.preprocess.kinematics import kinematic_sample_features
+from semiology.preprocess.model_inputs import cap_per_record, rows_of_records
 from semiology.preprocess.snippets import draw_snippets, snippet_labels
-from semiology.records import PAD_VALUE, SampleFeatures, padding_mask
-from semiology.train.fit import fit_classifier, predict_proba
+from semiology.records import PAD_VALUE, SampleFeatures, SeizureRecord, padding_mask
+from semiology.train.classifier import InnerFold, WindowClassifier
 
-ACTION_KINDS = ("lstm_fc", "lstm_fc_extended", "i3d_head", "gestures")
-SAMPLE_KINDS = ("lstm_fc", "lstm_fc_extended", "i3d_head")
 ICTAL = 1
-
-
-def check_action(config: ExperimentConfig) -> list[str]:
-    """Problems of the action-stream part of a config (for `check_experiment`)."""
-    problems = []
-    tasks = {task.name: task for task in config.tasks}
-    for model in config.models:
-        task = tasks.get(model.task)
-        where = f"models.{model.name}"
-        if task is None:
-            continue
-        if model.kind not in ACTION_KINDS and (task.label or task.outside_ictal):
-            problems.append(f"{where}: task {task.name!r} sets label/outside_ictal, which only action models (kinds {', '.join(ACTION_KINDS)}) read")
-        if model.kind == "gestures":
-            if len(task.classes) != 2 or task.outside_ictal:
-                problems.append(f"{where}: gestures classifies whole seizures into two classes (task {task.name!r} has {list(task.classes)})")
-            if (model.segments or config.action.segments) < 1:
-                problems.append(f"{where}.segments: must be at least 1")
-    if task_outside := [t.name for t in config.tasks if t.outside_ictal and t.outside_ictal not in t.classes]:
-        problems.append(f"tasks {task_outside}: outside_ictal must be one of the task's classes")
-    if any(m.kind in ACTION_KINDS for m in config.models) and config.action.features == "i3d" and not config.action.i3d_cache:
-        problems.append("action.i3d_cache: needed when action.features is i3d (run tools/extract_i3d.py first)")
-    if config.action.draws_per_seizure < 1:
-        problems.append("action.draws_per_seizure: must be at least 1")
-    if config.action.train_gamma <= 0:
-        problems.append("action.train_gamma: must be positive")
-    return problems
 
 
 def sample_features(records: Sequence[SeizureRecord], config: ExperimentConfig) -> list[SampleFeatures]:
@@ -190,32 +158,29 @@ def standardise(inputs: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class ActionFoldOutput:
-    fold: int
-    predictions: dict[str, dict] = field(default_factory=dict)
-    selected: dict[str, dict[str, float]] = field(default_factory=dict)
-    curves: dict[str, dict[str, list[float]]] = field(default_factory=dict)
-    draws: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+class ActionContext:
+    """What every fold of an action study reads: the config, the records, and each task's samples and seizures."""
+
+    config: ExperimentConfig
+    records: list[SeizureRecord]
+    samples: dict[str, SampleSet]
+    seizures: dict[str, SeizureSet]
 
 
-_STATE: dict = {}
+@dataclass(frozen=True)
+class ActionSplit:
+    """One task's records in one outer fold: inner training, inner validation and held-out."""
+
+    inner_train: np.ndarray
+    inner_val: np.ndarray
+    test: np.ndarray
 
 
-def _sample_model(model: ModelConfig, in_features: int, num_class: int):
-    if model.kind == "lstm_fc":
-        return lambda: LSTMFC(in_features, num_class)
-    if model.kind == "lstm_fc_extended":
-        return lambda: extended_lstm_fc(in_features, num_class)
-    return lambda: I3DHead(in_features, num_class)
-
-
-def run_action_fold(fold: Fold) -> ActionFoldOutput:
+def run_action_fold(context: ActionContext, fold: Fold) -> FoldOutput:
     """Fit and predict every action model of the experiment for one outer fold."""
-    torch.set_num_threads(1)
-    config: ExperimentConfig = _STATE["config"]
-    records: list[SeizureRecord] = _STATE["records"]
+    config, records = context.config, context.records
     subject_ids = np.array([r.subject_id for r in records])
-    output = ActionFoldOutput(fold=fold.index)
+    output = FoldOutput(fold=fold.index)
     for task_index, task in enumerate(config.tasks):
         models = [m for m in config.models if m.task == task.name and m.kind in ACTION_KINDS]
         labelled = np.array([i for i, r in enumerate(records) if task_label(r, task) is not None], dtype=np.int64)
@@ -224,103 +189,77 @@ def run_action_fold(fold: Fold) -> ActionFoldOutput:
         if not models or len(test_records) == 0:
             continue
         task_labels = np.array([task.classes.index(task_label(records[i], task)) for i in train_records])
-        inner_train, inner_val = inner_split(
-            subject_ids[train_records], task_labels, config.train.val_fraction, seed=config.seed + 7919 * fold.index + task_index
-        )
-        split = (train_records[inner_train], train_records[inner_val], test_records)
+        inner_train, inner_val = inner_split(subject_ids[train_records], task_labels, config.train.val_fraction, seed=inner_seed(config.seed, fold.index, task_index))
+        split = ActionSplit(train_records[inner_train], train_records[inner_val], test_records)
         for model_index, model in enumerate(models):
-            seed = config.seed * 1_000_003 + fold.index * 1009 + task_index * 101 + model_index
+            seed = model_seed(config.seed, task_index, model_index, fold.index)
             if model.kind == "gestures":
-                _fit_gestures(model, task, split, seed, output)
+                _fit_gestures(context, model, task, split, seed, output)
             else:
-                _fit_sample_model(model, task, split, seed, output)
+                _fit_sample_model(context, model, task, split, seed, output)
     return output
 
 
-def _fit_sample_model(model: ModelConfig, task: TaskConfig, split, seed: int, output: ActionFoldOutput) -> None:
-    config: ExperimentConfig = _STATE["config"]
-    samples: SampleSet = _STATE["samples"][task.name]
-    inner_train, inner_val, test_records = split
+def _fit_sample_model(context: ActionContext, model: ModelConfig, task: TaskConfig, split: ActionSplit, seed: int, output: FoldOutput) -> None:
+    config = context.config
+    samples = context.samples[task.name]
     cap = config.action.max_train_samples_per_seizure
-    train_rows = cap_per_record(samples.record_index, inner_train, cap)
-    val_rows = cap_per_record(samples.record_index, inner_val, cap)
-    test_rows = np.flatnonzero(np.isin(samples.record_index, test_records))
+    train_rows = cap_per_record(samples.record_index, split.inner_train, cap)
+    val_rows = cap_per_record(samples.record_index, split.inner_val, cap)
+    test_rows = rows_of_records(samples.record_index, split.test)
     inputs = standardise(samples.inputs, samples.inputs[train_rows])
-    num_class = len(task.classes)
-    objective = SequenceObjective(l2=config.action.l2 if model.kind != "i3d_head" else 0.0)
     train_settings = model.train.apply(config.train)
     if model.kind == "i3d_head" and model.train.lr is None:
         train_settings = replace(train_settings, lr=config.action.head_lr)
-    result = fit_classifier(
-        _sample_model(model, inputs.shape[-1], num_class),
-        inputs[train_rows],
-        samples.labels[train_rows],
-        inputs[val_rows],
-        samples.labels[val_rows],
-        num_class,
-        train_settings,
-        seed=seed,
-        objective=objective,
+    classifier = WindowClassifier(
+        model_spec(model, config, len(task.classes), in_features=int(inputs.shape[-1])), train_settings, seed,
+        objective=SequenceObjective(l2=config.action.l2 if model.kind != "i3d_head" else 0.0),
         optimiser="sgd" if model.kind == "i3d_head" else "adam",
-    )
-    threshold = float("nan")
-    if num_class == 2:
-        threshold, _ = choose_threshold(result.val_prob[:, 1], samples.labels[val_rows])
+    ).fit([InnerFold(inputs[train_rows], samples.labels[train_rows], inputs[val_rows], samples.labels[val_rows])])
     key = f"{task.name}/{model.name}"
-    output.selected[key] = {"epoch": float(result.best_epoch), "threshold": float(threshold)}
-    output.curves[key] = result.curves
-    output.predictions[key] = {
-        "record": samples.record_index[test_rows],
-        "event": samples.event_id[test_rows],
-        "start_s": samples.start_s[test_rows],
-        "y_true": samples.labels[test_rows],
-        "prob": predict_proba(result.model, inputs[test_rows], objective=objective),
-        "threshold": float(threshold),
-    }
+    output.selected[key] = {"epoch": float(classifier.epoch_), "threshold": classifier.threshold_}
+    output.curves[key] = classifier.curves_
+    output.predictions[key] = HeldOut(
+        record=samples.record_index[test_rows],
+        event=samples.event_id[test_rows],
+        start_s=samples.start_s[test_rows],
+        y_true=samples.labels[test_rows],
+        prob=classifier.predict_proba(inputs[test_rows]),
+        threshold=classifier.threshold_,
+    )
 
 
-def _fit_gestures(model: ModelConfig, task: TaskConfig, split, seed: int, output: ActionFoldOutput) -> None:
-    config: ExperimentConfig = _STATE["config"]
-    records: list[SeizureRecord] = _STATE["records"]
-    seizures: SeizureSet = _STATE["seizures"][task.name]
+def _fit_gestures(context: ActionContext, model: ModelConfig, task: TaskConfig, split: ActionSplit, seed: int, output: FoldOutput) -> None:
+    config, records = context.config, context.records
+    seizures = context.seizures[task.name]
     settings = config.action
     n_segments = model.segments or settings.segments
-    inner_train, inner_val, test_records = split
-    rows = {name: np.flatnonzero(np.isin(seizures.record_index, part)) for name, part in (("train", inner_train), ("val", inner_val), ("test", test_records))}
+    rows = {name: np.flatnonzero(np.isin(seizures.record_index, part)) for name, part in (("train", split.inner_train), ("val", split.inner_val), ("test", split.test))}
     rng = np.random.default_rng(seed)
     x_train, y_train, _ = draw_inputs(seizures, rows["train"], n_segments, settings.train_gamma, settings.draws_per_seizure, rng)
     x_val, y_val, _ = draw_inputs(seizures, rows["val"], n_segments, None, 1, None)
     x_test, _, test_indices = draw_inputs(seizures, rows["test"], n_segments, None, 1, None)
     reference = np.concatenate([seizures.snippets[r] for r in rows["train"]])
     x_train, x_val, x_test = (standardise(x, reference) for x in (x_train, x_val, x_test))
-    objective = GesturesObjective(snippet_weight=settings.snippet_weight)
-    result = fit_classifier(
-        lambda: GesturesModel(x_train.shape[-1], aggregation=model.aggregation),
-        x_train,
-        y_train,
-        x_val,
-        y_val,
-        2,
-        model.train.apply(config.train),
-        seed=seed,
-        objective=objective,
-    )
-    threshold, _ = choose_threshold(result.val_prob[:, 1], y_val[:, 0])
+    classifier = WindowClassifier(
+        model_spec(model, config, 2, in_features=int(x_train.shape[-1])), model.train.apply(config.train), seed,
+        objective=GesturesObjective(snippet_weight=settings.snippet_weight),
+    ).fit([InnerFold(x_train, y_train, x_val, y_val)])
     test_owner = seizures.record_index[rows["test"]]
     views = np.array([view_seizure_id(records[i].seizure_id, records[i].meta) for i in test_owner])
-    events, prob, first = average_views(views, predict_proba(result.model, x_test, objective=objective))
+    events, prob, first = average_views(views, classifier.predict_proba(x_test))
     key = f"{task.name}/{model.name}"
-    output.selected[key] = {"epoch": float(result.best_epoch), "threshold": float(threshold)}
-    output.curves[key] = result.curves
+    output.selected[key] = {"epoch": float(classifier.epoch_), "threshold": classifier.threshold_}
+    output.curves[key] = classifier.curves_
     output.draws[key] = {records[i].seizure_id: indices.tolist() for i, indices in zip(test_owner, test_indices)}
-    output.predictions[key] = {
-        "record": test_owner[first],
-        "event": events,
-        "start_s": np.array([records[i].onset_s for i in test_owner[first]]),
-        "y_true": seizures.labels[rows["test"]][first],
-        "prob": prob,
-        "threshold": float(threshold),
-    }
+    output.predictions[key] = HeldOut(
+        record=test_owner[first],
+        event=events,
+        start_s=np.array([records[i].onset_s for i in test_owner[first]]),
+        y_true=seizures.labels[rows["test"]][first],
+        prob=prob,
+        threshold=classifier.threshold_,
+    )
 
 
 @dataclass
@@ -344,48 +283,14 @@ def run_action_study(config: ExperimentConfig, records: list[SeizureRecord], pro
         if "gestures" in kinds:
             seizures[task.name] = build_seizure_set(records, features, task)
     folds = make_folds(records, config)
-    _STATE.update(config=config, records=records, samples=samples, seizures=seizures)
-    workers = max(1, min(config.evaluation.workers, len(folds)))
-    outputs = []
-    with tqdm(total=len(folds), desc=f"{config.name}: action folds", unit="fold", disable=not progress) as bar:
-        if workers == 1:
-            for fold in folds:
-                outputs.append(run_action_fold(fold))
-                bar.update()
-        else:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                for output in pool.map(run_action_fold, folds):
-                    outputs.append(output)
-                    bar.update()
-    _STATE.clear()
+    context = ActionContext(config=config, records=records, samples=samples, seizures=seizures)
+    outputs = run_jobs(run_action_fold, context, folds, config.evaluation.workers, desc=f"{config.name}: action folds", unit="fold", progress=progress)
     draws: dict[str, dict[str, list[int]]] = {}
     for output in outputs:
         for key, per_seizure in output.draws.items():
             draws.setdefault(key, {}).update(per_seizure)
-    return ActionStudy(models=_collect(config, records, outputs), folds=folds, draws=draws)
-
-
-def _collect(config: ExperimentConfig, records: Sequence[SeizureRecord], outputs: list[ActionFoldOutput]) -> list[ModelResult]:
-    results = []
-    for model in config.models:
-        if model.kind not in ACTION_KINDS:
-            continue
-        task = next(t for t in config.tasks if t.name == model.task)
-        key = f"{task.name}/{model.name}"
-        parts = [(out.fold, out.predictions[key]) for out in sorted(outputs, key=lambda o: o.fold) if key in out.predictions]
-        owners = np.concatenate([part["record"] for _, part in parts])
-        table = PredictionTable(
-            seizure_id=np.concatenate([part["event"] for _, part in parts]),
-            subject_id=np.array([records[i].subject_id for i in owners]),
-            fold=np.concatenate([np.full(len(part["event"]), fold) for fold, part in parts]),
-            window_start_s=np.concatenate([part["start_s"] for _, part in parts]),
-            y_true=np.concatenate([part["y_true"] for _, part in parts]),
-            prob=np.concatenate([part["prob"] for _, part in parts]).astype(np.float64),
-            threshold=np.concatenate([np.full(len(part["event"]), part["threshold"]) for _, part in parts]),
-            class_names=tuple(task.classes),
-        )
-        results.append(model_result(task, model, key, table, outputs))
-    return results
+    action_models = [m for m in config.models if m.kind in ACTION_KINDS]
+    return ActionStudy(models=collect_results(config, records, outputs, action_models), folds=folds, draws=draws)
 
 
 def write_draws(draws: dict[str, dict[str, list[int]]], path: Path) -> Path:
@@ -397,7 +302,7 @@ def write_draws(draws: dict[str, dict[str, list[int]]], path: Path) -> Path:
 def merge_study(
     config: ExperimentConfig, records: Sequence[SeizureRecord], synthetic: bool, spine: StudyResult | None, action: ActionStudy | None
 ) -> StudyResult:
-    """One study result over the spine's and the action stream's models (same folds), in config order."""
+    """One study result over the window models' and the action stream's models (same folds), in config order."""
     by_key = {result.key: result for part in (spine, action) if part is not None for result in part.models}
     folds = spine.folds if spine is not None else action.folds
     models = [by_key[f"{m.task}/{m.name}"] for m in config.models if f"{m.task}/{m.name}" in by_key]

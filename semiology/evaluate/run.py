@@ -8,22 +8,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from semiology.config import load_config, override
-from semiology.evaluate.action import ACTION_KINDS, merge_study, run_action_study, write_draws
+from semiology.evaluate.action import merge_study, run_action_study, write_draws
+from semiology.evaluate.dataset import load_study_records
 from semiology.evaluate.report import format_table, write_report
 from semiology.evaluate.results import StudyResult
-from semiology.evaluate.study import check_experiment, run_study
-from semiology.experiment import ExperimentConfig
-from semiology.io.dataset import load_study_records
-from semiology.records import SeizureRecord
+from semiology.evaluate.study import run_study
+from semiology.experiment import ACTION_KINDS, ExperimentConfig, check_experiment
 from semiology.models.appearance import attach_appearance_features
 from semiology.preprocess.resample import resample_record
+from semiology.records import SeizureRecord
 
 
 @dataclass
 class ExperimentRun:
+    """A finished study: its result, the files written, the printed table, and the records the window models read (at the target frame rate, with appearance features)."""
+
     study: StudyResult
     files: dict[str, Path]
     table: str
+    records: list[SeizureRecord]
 
 
 def load_experiment(config_path: Path, overrides: dict | None = None) -> ExperimentConfig:
@@ -49,16 +52,14 @@ def run_experiment(
     out_dir: Path,
     source: str,
     progress: bool = True,
-    bundle_dir: Path | None = None,
     loaded: tuple[list[SeizureRecord], bool] | None = None,
 ) -> ExperimentRun:
     """Load the records, compute appearance features, evaluate every model, write the report.
 
     Keypoint/appearance models run on windows (`run_study`), action-stream models on snippet
     features (`run_action_study`), over the same folds, into one report. `loaded` passes
-    records already loaded with `load_records` (several studies of one cohort). With
-    `bundle_dir`, also refit the window models on all subjects with the settings the folds
-    chose and save them there as a model bundle (see `semiology.bundle`).
+    records already loaded with `load_records` (several studies of one cohort). A model bundle
+    of the window models is built from the returned run (`semiology.bundle.build.run_and_bundle`).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     native, synthetic = loaded if loaded is not None else load_records(config, source)
@@ -76,9 +77,4 @@ def run_experiment(
     if action is not None:
         files["snippet_draws.json"] = write_draws(action.draws, out_dir / "snippet_draws.json")
     evaluations = json.loads(files["metrics.json"].read_text())["models"]
-    if bundle_dir is not None and window_config.models:
-        from semiology.bundle import build_bundle, bundle_encoders
-
-        encoders = bundle_encoders(window_config, records, out_dir / "encoders")
-        files["bundle"] = build_bundle(window_config, records, study, evaluations, encoders, Path(bundle_dir))
-    return ExperimentRun(study=study, files=files, table=format_table(study, evaluations))
+    return ExperimentRun(study=study, files=files, table=format_table(study, evaluations), records=records)

@@ -166,7 +166,7 @@ def _render(bundle: Bundle, record: SeizureRecord, explained: list[ModelExplanat
 
 def find_seizure(bundle: Bundle, seizure_id: str) -> SeizureRecord:
     """The record `seizure_id` from the data the bundle was trained on (synthetic cohort, cache or manifest)."""
-    from semiology.io.dataset import load_study_records
+    from semiology.evaluate.dataset import load_study_records
 
     labels = {name: tuple(classes) for name, classes in bundle.meta.get("labels", {}).items()}
     records, _ = load_study_records(bundle.config.data, str(bundle.path / "bundle.json"), labels)

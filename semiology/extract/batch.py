@@ -18,7 +18,7 @@ from semiology.extract.chain import FrameChain
 from semiology.extract.config import ExtractionConfig, extraction_hash
 from semiology.extract.recording import RecordingStats, extract_recording
 from semiology.io.cache import cache_path, is_cached, save_record
-from semiology.io.manifest import load_manifest
+from semiology.io.sources import RowSource, as_source
 from semiology.lift.temporal import TemporalLifter, load_lifter
 from semiology.models.encoder import FrameEncoder
 
@@ -61,20 +61,20 @@ def _encoders(config: ExtractionConfig, out_dir: Path) -> dict[str, FrameEncoder
 
 
 def run_extraction(
-    manifest: str | Path,
+    manifest: RowSource | str | Path,
     out_dir: str | Path,
     config: ExtractionConfig | None = None,
     progress: bool = True,
     force: bool = False,
 ) -> list[RecordingResult]:
-    """Extract every row of `manifest` into `out_dir` (one `.npz` per seizure) and write the summary CSV.
+    """Extract every row of `manifest` (a row source, or a manifest path) into `out_dir` (one `.npz` per seizure) and write the summary CSV.
 
     Config problems (an unreadable lifter checkpoint, a manifest with bad columns) stop the run
     before any work; problems of one recording only fail that row.
     """
     config = config or ExtractionConfig()
     out_dir = Path(out_dir)
-    rows = load_manifest(manifest, check_files=False)
+    rows = as_source(manifest).rows(check_files=False)
     digest = extraction_hash(config)
     lifter = _lifter(config)
     encoders = _encoders(config, out_dir)

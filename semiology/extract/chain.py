@@ -1,5 +1,9 @@
 """The per-frame extraction chain: patient ROI → body pose → head crop → face landmarks → crops → depth.
 
+The pose and face detectors are the backends the config names (`semiology.detect.registry`;
+MediaPipe by default); the chain reads their layouts, never assumes one. The face crop is
+built around the pose layout's `head` group, when it has one.
+
 One `FrameChain` serves one recording at a time (`start` resets it). Frames go in one by one, so
 a recording is never held in memory; `finish` returns the sequences. The pose runs on the whole
 frame until the patient has been seen in `roi.frames` frames, then on the fixed patient+bed box
@@ -14,20 +18,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from semiology.records import Box, Detection
+from semiology.camera import CameraIntrinsics
 from semiology.detect.keypoints import KeypointEstimate
-from semiology.detect.mediapipe_face import MediaPipeFaceMesh
-from semiology.detect.mediapipe_pose import MediaPipePose
+from semiology.detect.registry import KeypointBackend, get_backend
+from semiology.errors import ConfigError
 from semiology.extract.config import ExtractionConfig
 from semiology.extract.crops import SmoothedBox, grey_crop, square_around
-from semiology.layouts.body import MEDIAPIPE_33
-from semiology.layouts.face import FACE_23
-from semiology.camera import CameraIntrinsics
+from semiology.layouts import get_layout, get_mapping
 from semiology.lift.depth import back_project_keypoints
 from semiology.preprocess.roi import patient_bed_box
+from semiology.records import Box, Detection
 
-HEAD_POINTS = tuple(range(11))
-"""MediaPipe-33's head landmarks (nose, eyes, ears, mouth): the face crop is built around them."""
 FACE_BOX_SCALE = 1.6
 """face_23 spans brows to lower lip; the face crop adds forehead and chin around it."""
 
@@ -47,6 +48,8 @@ class ChainOutput:
     face_crops: np.ndarray | None
     roi: Box | None
     roi_from_frame: int | None
+    body_layout: str
+    face_layout: str | None
 
 
 class FrameChain:
@@ -54,16 +57,17 @@ class FrameChain:
 
     def __init__(self, config: ExtractionConfig) -> None:
         self.config = config
-        self.pose = MediaPipePose(
-            video_mode=True,
-            min_detection_confidence=config.pose.min_detection_confidence,
-            min_tracking_confidence=config.pose.min_tracking_confidence,
-        )
-        self.face_mesh = (
-            MediaPipeFaceMesh(video_mode=False, min_detection_confidence=config.face.min_detection_confidence)
-            if config.face.enabled
-            else None
-        )
+        self.pose: KeypointBackend = get_backend("pose", config.pose.backend).create(config.pose)
+        self.face_mesh: KeypointBackend | None = get_backend("face", config.face.backend).create(config.face) if config.face.enabled else None
+        self.body_layout = get_layout(self.pose.layout)
+        if self.body_layout.name != config.body_layout:
+            try:
+                get_mapping(self.body_layout.name, config.body_layout)
+            except KeyError as error:
+                raise ConfigError(f"body_layout: the {config.pose.backend} pose backend gives {self.body_layout.name}, which cannot be mapped to {config.body_layout} ({error.args[0]})") from None
+        self.face_layout = get_layout(self.face_mesh.layout) if self.face_mesh is not None else None
+        head = self.body_layout.group_members.get("head", ())
+        self.head_points = [self.body_layout.index(name) for name in head]
         self.start((1, 1))
 
     @property
@@ -113,8 +117,8 @@ class FrameChain:
 
     def _record_body(self, body: KeypointEstimate | None) -> None:
         if body is None:
-            self._body_px.append(np.full((MEDIAPIPE_33.num_joints, 2), np.nan, dtype=np.float32))
-            self._body_confidence.append(np.zeros(MEDIAPIPE_33.num_joints, dtype=np.float32))
+            self._body_px.append(np.full((self.body_layout.num_joints, 2), np.nan, dtype=np.float32))
+            self._body_confidence.append(np.zeros(self.body_layout.num_joints, dtype=np.float32))
         else:
             self._body_px.append(body.points_px)
             self._body_confidence.append(body.confidence)
@@ -144,9 +148,9 @@ class FrameChain:
                 self.pose.reset()
 
     def _head_box(self, body: KeypointEstimate | None) -> Box | None:
-        if body is None:
+        if body is None or not self.head_points:
             return None
-        head = KeypointEstimate(body.points_px[list(HEAD_POINTS)], body.confidence[list(HEAD_POINTS)], body.layout)
+        head = KeypointEstimate(body.points_px[self.head_points], body.confidence[self.head_points], body.layout)
         box = head.box(self.config.cleaning.min_confidence, (self.width, self.height))
         if box is None:
             return None
@@ -163,8 +167,9 @@ class FrameChain:
         return face
 
     def _no_face(self) -> None:
-        self._face_px.append(np.full((FACE_23.num_joints, 2), np.nan, dtype=np.float32))
-        self._face_confidence.append(np.zeros(FACE_23.num_joints, dtype=np.float32))
+        assert self.face_layout is not None
+        self._face_px.append(np.full((self.face_layout.num_joints, 2), np.nan, dtype=np.float32))
+        self._face_confidence.append(np.zeros(self.face_layout.num_joints, dtype=np.float32))
 
     def _crop(self, image: np.ndarray, body: KeypointEstimate | None, face: KeypointEstimate | None) -> None:
         size = self.config.crops.size_px
@@ -187,7 +192,8 @@ class FrameChain:
 
     def finish(self) -> ChainOutput:
         """The recording's sequences (`[T, V, C]` arrays, crops `[T, S, S]`); call `start` before the next one."""
-        body_joints, face_joints = MEDIAPIPE_33.num_joints, FACE_23.num_joints
+        body_joints = self.body_layout.num_joints
+        face_joints = self.face_layout.num_joints if self.face_layout is not None else 0
         face = self.face_mesh is not None
         crops = self.config.crops.enabled
         depth = bool(self._body_mm)
@@ -203,6 +209,8 @@ class FrameChain:
             face_crops=_stack(self._face_crops, self._crop_shape, np.uint8) if crops and face else None,
             roi=self.roi,
             roi_from_frame=self.roi_from_frame,
+            body_layout=self.body_layout.name,
+            face_layout=None if self.face_layout is None else self.face_layout.name,
         )
 
     @property

@@ -8,13 +8,20 @@ from typing import Any, Literal
 
 from semiology.config import config_hash, config_to_dict, load_config
 from semiology.detect.clean import CleaningConfig
+from semiology.detect.registry import backend_names, get_backend
 from semiology.experiment import EncoderConfig
+from semiology.layouts import layout_names
 
 
 @dataclass(frozen=True)
 class PoseConfig:
-    """MediaPipe Pose thresholds (see `semiology.detect.mediapipe_pose.MediaPipePose`)."""
+    """The body keypoint detector: a registered pose `backend` (see `semiology.detect.registry`) and its thresholds.
 
+    The thresholds are MediaPipe Pose's (see `semiology.detect.mediapipe_pose.MediaPipePose`);
+    another backend reads what it needs of this section.
+    """
+
+    backend: str = "mediapipe"
     min_detection_confidence: float = 0.3
     min_tracking_confidence: float = 0.3
 
@@ -34,12 +41,13 @@ class RoiConfig:
 
 @dataclass(frozen=True)
 class FaceConfig:
-    """Face landmarks (MediaPipe face mesh → face_23) on a head crop from the pose, or the whole ROI.
+    """Face landmarks (a registered face `backend`, MediaPipe face mesh → face_23 by default) on a head crop from the pose, or the whole ROI.
 
     The mesh runs on every `every_n_frames`-th frame; cleaning bridges the frames between (the
     models resample to 10 frames/s, so 15 face frames/s from a 30 frames/s video lose nothing)."""
 
     enabled: bool = True
+    backend: str = "mediapipe_face_mesh"
     min_detection_confidence: float = 0.5
     head_scale: float = 2.0
     every_n_frames: int = 2
@@ -75,7 +83,7 @@ class ExtractionConfig:
     """Everything that changes what extraction writes; its hash is stored in every cache file."""
 
     video: Literal["auto", "ir", "rgb"] = "auto"
-    body_layout: Literal["upper_body_11", "coco_17", "mediapipe_33"] = "upper_body_11"
+    body_layout: str = "upper_body_11"
     ir_low_pct: float = 1.0
     ir_high_pct: float = 99.0
     pose: PoseConfig = field(default_factory=PoseConfig)
@@ -86,6 +94,13 @@ class ExtractionConfig:
     lift: LiftConfig = field(default_factory=LiftConfig)
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
 
+    def __post_init__(self) -> None:
+        if self.body_layout not in layout_names():
+            raise ValueError(f"body_layout: unknown layout {self.body_layout!r} (known: {', '.join(layout_names())})")
+        for kind, section in (("pose", self.pose), ("face", self.face)):
+            if section.backend not in backend_names(kind):
+                raise ValueError(f"{kind}.backend: unknown {kind} backend {section.backend!r} (known: {', '.join(backend_names(kind))})")
+
 
 def load_extraction_config(path: str | Path | None) -> ExtractionConfig:
     """The config in a YAML file (unknown keys and wrong types name the file), or the defaults."""
@@ -93,8 +108,9 @@ def load_extraction_config(path: str | Path | None) -> ExtractionConfig:
 
 
 def extraction_hash(config: ExtractionConfig) -> str:
-    """Hash of the config and the detector versions: a change of either makes caches stale."""
-    from semiology.detect.mediapipe_pose import mediapipe_version
-
-    tagged: dict[str, Any] = {"config": config_to_dict(config), "mediapipe": mediapipe_version()}
+    """Hash of the config and the versions of the detectors it selects: a change of either makes caches stale."""
+    versions = {"pose": get_backend("pose", config.pose.backend).version()}
+    if config.face.enabled:
+        versions["face"] = get_backend("face", config.face.backend).version()
+    tagged: dict[str, Any] = {"config": config_to_dict(config), "detectors": versions}
     return config_hash(tagged)

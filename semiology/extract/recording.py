@@ -10,19 +10,17 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
+from semiology.camera import KINECT_V2_DEPTH, CameraIntrinsics
 from semiology.detect.clean import clean_keypoints
-from semiology.detect.mediapipe_pose import to_layout
 from semiology.errors import ManifestError, VideoError
 from semiology.extract.chain import ChainOutput, FrameChain
 from semiology.extract.config import ExtractionConfig
 from semiology.io.manifest import ManifestRow
-from semiology.records import Keypoints, SeizureRecord
 from semiology.io.video import VideoReader, open_video
-from semiology.layouts.body import MEDIAPIPE_33
-from semiology.layouts.face import FACE_23
-from semiology.camera import KINECT_V2_DEPTH, CameraIntrinsics
+from semiology.layouts.mapping import to_layout
 from semiology.lift.temporal import TemporalLifter, lift_keypoints
 from semiology.models.encoder import FrameEncoder, encode_frames
+from semiology.records import Keypoints, SeizureRecord
 
 
 @dataclass(frozen=True)
@@ -132,17 +130,17 @@ def build_record(
     encoders: Mapping[str, FrameEncoder] | None = None,
 ) -> SeizureRecord:
     """The cleaned, layout-mapped, lifted and encoded record of one recording's chain output."""
-    body_raw = Keypoints(output.body_px, output.body_confidence, MEDIAPIPE_33.name, fps, sources["body"])
+    body_raw = Keypoints(output.body_px, output.body_confidence, output.body_layout, fps, sources["body"])
     body_2d = to_layout(clean_keypoints(body_raw, config.cleaning), config.body_layout)
     body_3d = None
     if output.body_mm is not None and output.body_mm_confidence is not None:
-        body_mm = Keypoints(output.body_mm, output.body_mm_confidence, MEDIAPIPE_33.name, fps, f"{sources['body']}+depth")
+        body_mm = Keypoints(output.body_mm, output.body_mm_confidence, output.body_layout, fps, f"{sources['body']}+depth")
         body_3d = to_layout(clean_keypoints(body_mm, config.cleaning), config.body_layout)
     elif lifter is not None and config.lift.method in ("auto", "temporal"):
         body_3d = lift_keypoints(lifter, body_2d)
     face_2d = None
-    if output.face_px is not None and output.face_confidence is not None:
-        face_raw = Keypoints(output.face_px, output.face_confidence, FACE_23.name, fps, sources["face"])
+    if output.face_px is not None and output.face_confidence is not None and output.face_layout is not None:
+        face_raw = Keypoints(output.face_px, output.face_confidence, output.face_layout, fps, sources["face"])
         face_2d = clean_keypoints(face_raw, config.cleaning)
     features = {}
     for stream, crops in (("body", output.body_crops), ("face", output.face_crops)):

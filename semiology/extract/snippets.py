@@ -15,10 +15,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from semiology.errors import SemiologyError
+from semiology.errors import ManifestError, SemiologyError
 from semiology.io.cache import cache_path, is_cached
 from semiology.records import SeizureRecord
 from semiology.io.snippet_cache import save_sample_features
+from semiology.io.sources import RowSource, as_source
 from semiology.io.video import open_video
 from semiology.models.i3d import extract_features
 from semiology.preprocess.i3d_input import prepare_clip
@@ -105,13 +106,11 @@ def extract_batch(
     return summary
 
 
-def manifest_records(manifest: Path, kind: str) -> list[tuple[SeizureRecord, Path]]:
-    """Seizure skeletons (ids, times, labels) and their `kind` recording from a validated manifest."""
-    from semiology.errors import ManifestError
-    from semiology.io.manifest import load_manifest
-
-    rows = load_manifest(manifest)
-    missing = [f"{manifest}: row {row.row_number} (seizure_id {row.seizure_id!r}): no {kind!r} path" for row in rows if kind not in row.paths]
+def manifest_records(manifest: RowSource | str | Path, kind: str) -> list[tuple[SeizureRecord, Path]]:
+    """Seizure skeletons (ids, times, labels) and their `kind` recording from a row source (or a manifest path)."""
+    source = as_source(manifest)
+    rows = source.rows()
+    missing = [f"{source.name}: row {row.row_number} (seizure_id {row.seizure_id!r}): no {kind!r} path" for row in rows if kind not in row.paths]
     if missing:
         raise ManifestError.from_problems(missing)
     return [

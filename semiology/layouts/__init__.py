@@ -12,12 +12,29 @@ _LAYOUTS: dict[str, Layout] = {
 LAYOUT_NAMES: tuple[str, ...] = tuple(_LAYOUTS)
 
 
+def register_layout(layout: Layout) -> None:
+    """Make `layout` known by its name (a layout of another package, e.g. a new detector's skeleton).
+
+    Registering another definition under a taken name is refused: bundles and caches refer to
+    layouts by name, and a name must keep meaning one set of joints.
+    """
+    known = _LAYOUTS.get(layout.name)
+    if known is not None and known != layout:
+        raise ValueError(f"layout {layout.name!r} is already registered with other joints")
+    _LAYOUTS[layout.name] = layout
+
+
+def layout_names() -> tuple[str, ...]:
+    """The names of every registered layout, the built-in ones first."""
+    return tuple(_LAYOUTS)
+
+
 def get_layout(name: str) -> Layout:
     """The layout registered under `name`; a KeyError lists the known names."""
     try:
         return _LAYOUTS[name]
     except KeyError:
-        raise KeyError(f"unknown layout {name!r}; known layouts: {', '.join(LAYOUT_NAMES)}") from None
+        raise KeyError(f"unknown layout {name!r}; known layouts: {', '.join(_LAYOUTS)}") from None
 
 
 __all__ = [
@@ -26,6 +43,8 @@ __all__ = [
     "LayoutMapping",
     "get_layout",
     "get_mapping",
+    "layout_names",
+    "register_layout",
     "index_map",
     "spatial_adjacency",
 ]

@@ -27,7 +27,8 @@ class Layout:
     Definitions are written with names for readability (`parent_of` maps each joint except the
     centre to its parent, `flip_partners` pairs left/right joints, `group_members` names regions);
     the integer forms used by models (`center`, `parents`, `flip_pairs`) are derived and checked
-    once, at construction.
+    once, at construction. `scale_pair` names the two joints whose distance sets a recording's
+    scale when windows are normalised (shoulders for a body, outer eye corners for a face).
     """
 
     name: str
@@ -36,6 +37,7 @@ class Layout:
     center_name: str
     flip_partners: tuple[tuple[str, str], ...] = ()
     group_members: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    scale_pair: tuple[str, str] | None = None
     center: int = field(init=False, compare=False)
     parents: tuple[int, ...] = field(init=False, compare=False)
     flip_pairs: tuple[tuple[int, int], ...] = field(init=False, compare=False)
@@ -59,6 +61,10 @@ class Layout:
                 raise ValueError(f"layout {self.name!r}: group {group!r} lists a joint twice: {members}")
             for member in members:
                 self.index(member)
+        if self.scale_pair is not None:
+            object.__setattr__(self, "scale_pair", (str(self.scale_pair[0]), str(self.scale_pair[1])))
+            for name in self.scale_pair:
+                self.index(name)
 
     def __reduce__(self) -> tuple[type[Layout], tuple[object, ...]]:
         """Pickle by the name-based definition (read-only mapping views do not pickle)."""
@@ -69,6 +75,7 @@ class Layout:
             self.center_name,
             self.flip_partners,
             dict(self.group_members),
+            self.scale_pair,
         )
         return (Layout, definition)
 

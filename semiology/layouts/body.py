@@ -45,6 +45,7 @@ UPPER_BODY_11 = Layout(
         "left_arm": ("left_shoulder", "left_elbow", "left_wrist"),
         "trunk": ("neck", "spine_base", "right_hip", "left_hip"),
     },
+    scale_pair=("right_shoulder", "left_shoulder"),
 )
 
 _COCO_17_JOINTS = (
@@ -85,6 +86,7 @@ COCO_17 = Layout(
         "right_leg": ("right_knee", "right_ankle"),
         "left_leg": ("left_knee", "left_ankle"),
     },
+    scale_pair=("right_shoulder", "left_shoulder"),
 )
 
 _MEDIAPIPE_33_JOINTS = (
@@ -151,6 +153,7 @@ MEDIAPIPE_33 = Layout(
         "right_leg": ("right_knee", "right_ankle", "right_heel", "right_foot_index"),
         "left_leg": ("left_knee", "left_ankle", "left_heel", "left_foot_index"),
     },
+    scale_pair=("right_shoulder", "left_shoulder"),
 )
 
 _NTU_25_JOINTS = (
@@ -206,6 +209,7 @@ NTU_25 = Layout(
         "right_leg": ("right_knee", "right_ankle", "right_foot"),
         "left_leg": ("left_knee", "left_ankle", "left_foot"),
     },
+    scale_pair=("right_shoulder", "left_shoulder"),
 )
 
 BODY_LAYOUTS: tuple[Layout, ...] = (UPPER_BODY_11, COCO_17, MEDIAPIPE_33, NTU_25)

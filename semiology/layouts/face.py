@@ -67,4 +67,5 @@ FACE_23 = Layout(
         "nose": _FACE_23_JOINTS[14:19],
         "mouth": _FACE_23_JOINTS[19:23],
     },
+    scale_pair=("right_eye_outer", "left_eye_outer"),
 )

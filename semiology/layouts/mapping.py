@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from semiology.records import Keypoints
 from semiology.layouts.base import Layout
 from semiology.layouts.body import COCO_17, MEDIAPIPE_33, NTU_25, UPPER_BODY_11
 from semiology.layouts.face import FACE_23
+from semiology.records import Keypoints
 
 
 @dataclass(frozen=True)
@@ -182,3 +182,9 @@ def index_map(source: str, target: str) -> tuple[int, ...]:
         )
     return tuple(group[0] for group in mapping.sources)
 
+
+def to_layout(keypoints: Keypoints, layout: str) -> Keypoints:
+    """`keypoints` in `layout`: unchanged when already there, else through the registered mapping (a KeyError names the pair that has none)."""
+    if layout == keypoints.layout:
+        return keypoints
+    return get_mapping(keypoints.layout, layout).apply_keypoints(keypoints)

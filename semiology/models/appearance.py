@@ -10,12 +10,8 @@ from semiology.errors import ConfigError
 from semiology.experiment import EncoderConfig
 from semiology.records import SeizureRecord
 from semiology.models.encoder import TorchvisionEncoder, encode_frames, get_or_pretrain
+from semiology.streams import get_appearance, get_stream
 from semiology.synthetic import GENERATOR_VERSION, CohortSpec, make_cohort
-
-CROPS = {"body": ("body_crops", "body_2d", "body_features"), "face": ("face_crops", "face_2d", "face_features")}
-APPEARANCE_STREAM = {"body": "body", "body_3d": "body", "face": "face"}
-"""Whose crops (and frame encoder) give each model stream its appearance features."""
-
 
 def pretraining_set(stream: str, config: EncoderConfig, crop_size_px: int, frame_step: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Crops and regression targets from a synthetic cohort disjoint from any evaluation cohort.
@@ -37,7 +33,8 @@ def pretraining_set(stream: str, config: EncoderConfig, crop_size_px: int, frame
         crop_size_px=crop_size_px,
         seed=config.pretrain_seed,
     )
-    crop_name, keypoint_name, _ = CROPS[stream]
+    appearance = get_appearance(stream)
+    crop_name, keypoint_name = appearance.crops, appearance.keypoints
     crops, targets = [], []
     for record in make_cohort(spec):
         keypoints = getattr(record, keypoint_name).coords[::frame_step]
@@ -100,9 +97,9 @@ def build_encoder(stream: str, config: EncoderConfig, crop_size_px: int, cache_d
 
 
 def attach_appearance_features(records: list[SeizureRecord], streams: set[str], config: EncoderConfig, cache_dir: Path) -> None:
-    """Fill `body_features` / `face_features` of records that have crops but no features yet (`streams`: model streams)."""
-    for stream in sorted({APPEARANCE_STREAM[stream] for stream in streams}):
-        crop_name, _, feature_name = CROPS[stream]
+    """Fill the appearance features of records that have crops but no features yet (`streams`: model streams; see `semiology.streams`)."""
+    for stream in sorted({get_stream(name).appearance for name in streams} - {None}):
+        crop_name, feature_name = get_appearance(stream).crops, get_appearance(stream).features
         pending = [r for r in records if getattr(r, feature_name) is None and getattr(r, crop_name) is not None]
         if not pending:
             continue

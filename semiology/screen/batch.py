@@ -24,7 +24,7 @@ from tqdm import tqdm
 from semiology.bundle import Bundle, load_bundle
 from semiology.errors import SemiologyError
 from semiology.io.cache import cache_path, load_record
-from semiology.io.manifest import load_manifest
+from semiology.io.sources import RowSource, as_source
 from semiology.records import SeizureRecord
 from semiology.screen.predict import screen_record
 from semiology.screen.report import plot_timeline, summary_rows, write_summary_html, write_summary_tables
@@ -63,12 +63,13 @@ class ScreenSummary:
     repaired_bytes: int
 
 
-def items_from_manifest(path: Path) -> list[ScreenItem]:
-    """The manifest's rows as screening items (files are checked per recording, not up front)."""
-    rows = load_manifest(path, check_files=False)
+def items_from_manifest(path: RowSource | str | Path) -> list[ScreenItem]:
+    """The rows of a row source (or a manifest path) as screening items (files are checked per recording, not up front)."""
+    source = as_source(path)
+    rows = source.rows(check_files=False)
     return [
         ScreenItem(row.seizure_id, row.subject_id, row.paths.get("keypoints"), row.onset_s, row.offset_s, row.generalisation_s,
-                   dict(row.labels), f"{path}: row {row.row_number}", tuple(m for m in VIDEO_MODALITIES if m in row.paths))
+                   dict(row.labels), f"{source.name}: row {row.row_number}", tuple(m for m in VIDEO_MODALITIES if m in row.paths))
         for row in rows
     ]
 

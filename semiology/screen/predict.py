@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from semiology.bundle import Bundle, BundleError, check_record, prepare_record, segment_frames, window_probabilities
-from semiology.evaluate.study import STREAM_KEYPOINTS
 from semiology.records import SeizureRecord
+from semiology.streams import get_stream
 
 
 class ScreeningError(BundleError):
@@ -23,7 +23,7 @@ class ScreeningError(BundleError):
 
 def visible_person(record: SeizureRecord, stream: str) -> bool:
     """Whether any frame holds a detected keypoint (finite, confidence > 0) of `stream`."""
-    keypoints = getattr(record, STREAM_KEYPOINTS[stream])
+    keypoints = get_stream(stream).keypoints_of(record)
     if keypoints is None:
         return False
     seen = np.isfinite(keypoints.coords).all(axis=-1) & (keypoints.confidence > 0)
@@ -40,7 +40,7 @@ def _check_model(bundle: Bundle, name: str, record: SeizureRecord) -> None:
         model = bundle.model(member)
         check_record(model, record)
         if not visible_person(record, model.stream):
-            frames = getattr(record, STREAM_KEYPOINTS[model.stream]).num_frames
+            frames = get_stream(model.stream).keypoints_of(record).num_frames
             raise ScreeningError(f"nobody in the recording: every {model.stream} keypoint is missing (NaN or confidence 0) in all {frames} frames")
 
 

@@ -17,6 +17,7 @@ from torch import nn
 
 from semiology.experiment import DistillationConfig, TrainConfig
 from semiology.models.ensemble import SeedEnsemble
+from semiology.models.objective import Objective
 from semiology.train.fit import FitResult, fit_classifier
 
 MEMBER_SEED_STEP = 7_919_011
@@ -30,7 +31,7 @@ def member_seeds(seed: int, members: int) -> list[int]:
 
 
 def member_epochs(epochs: list[int]) -> int:
-    """The epoch reported for an ensemble: the median of its members' epochs, rounded half up."""
+    """The one epoch that stands for several selected ones (an ensemble's members, a cross-fit's folds, a study's outer folds): their median, rounded half up."""
     return int(np.floor(np.median(epochs) + 0.5))
 
 
@@ -47,6 +48,8 @@ def fit_ensemble(
     teacher_logits: np.ndarray | None = None,
     distillation: DistillationConfig | None = None,
     augment: Callable | None = None,
+    objective: Objective | None = None,
+    optimiser: str = "adam",
 ) -> FitResult:
     """`fit_classifier` once per member seed (see `member_seeds`); one member is exactly `fit_classifier`.
 
@@ -56,7 +59,7 @@ def fit_ensemble(
     """
     fits = [
         fit_classifier(build_model, x_train, y_train, x_val, y_val, num_class, config, seed=member_seed,
-                       teacher_logits=teacher_logits, distillation=distillation, augment=augment)
+                       teacher_logits=teacher_logits, distillation=distillation, augment=augment, objective=objective, optimiser=optimiser)
         for member_seed in member_seeds(seed, members)
     ]
     if members == 1:

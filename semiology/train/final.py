@@ -17,6 +17,7 @@ from torch import nn
 
 from semiology.experiment import DistillationConfig, TrainConfig
 from semiology.models.distill import DistillationLoss
+from semiology.train.ensemble import member_epochs
 from semiology.train.fit import _batches, class_weights
 
 EPOCH_RULE = "median over outer folds of the epoch each fold's inner split selected (rounded half up)"
@@ -49,7 +50,7 @@ def select_final_settings(selected: Mapping[int, Mapping[str, float]]) -> FinalS
     folds = sorted(selected)
     values = {key: [float(selected[f][key]) for f in folds if key in selected[f]] for key in ("epoch", "threshold", "fusion_weight")}
     values = {key: vals for key, vals in values.items() if vals}
-    epochs = int(np.floor(np.median(values["epoch"]) + 0.5)) if "epoch" in values else None
+    epochs = member_epochs(values["epoch"]) if "epoch" in values else None
     thresholds = [t for t in values.get("threshold", []) if np.isfinite(t)]
     threshold = float(np.mean(thresholds)) if thresholds else float("nan")
     weight = float(np.mean(values["fusion_weight"])) if "fusion_weight" in values else None

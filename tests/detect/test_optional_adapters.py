@@ -25,10 +25,7 @@ MMDET = _importable("mmdet.apis")
 
 @pytest.mark.skipif(TORCHVISION is None, reason="torchvision is importable here")
 def test_torchvision_adapters_name_the_missing_package(tmp_path: Path) -> None:
-    from semiology.detect.torchvision_rcnn import (
-        TorchvisionKeypointRCNN,
-        TorchvisionMaskRCNN,
-    )
+    from semiology.detect.torchvision_rcnn import TorchvisionKeypointRCNN, TorchvisionMaskRCNN
 
     for adapter in (TorchvisionKeypointRCNN, TorchvisionMaskRCNN):
         with pytest.raises(ImportError, match="torchvision==0.29.1"):

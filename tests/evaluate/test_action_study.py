@@ -1,16 +1,14 @@
 """The action stream through the study runner: a tiny LOSO run into the spine's report, and config checks."""
 
-from pathlib import Path
-
 import json
+from pathlib import Path
 
 import pytest
 
 from semiology.config import config_from_dict
 from semiology.errors import ConfigError
 from semiology.evaluate.run import load_experiment, run_experiment
-from semiology.evaluate.study import check_experiment
-from semiology.experiment import ExperimentConfig
+from semiology.experiment import ExperimentConfig, check_experiment
 
 TINY = {
     "name": "tiny-action",

@@ -12,9 +12,9 @@ from semiology.bundle import BundleError, load_bundle, model_inputs, prepare_rec
 from semiology.cli import loso_eval
 from semiology.config import config_from_dict
 from semiology.errors import ConfigError
-from semiology.evaluate.study import build_stream_windows, check_experiment, record_stream_windows
-from semiology.experiment import ExperimentConfig
+from semiology.experiment import ExperimentConfig, check_experiment
 from semiology.explain.attributions import explain_record
+from semiology.preprocess.model_inputs import build_stream_windows, record_stream_windows
 from tests.bundle_fixtures import TINY_STUDY, tiny_records
 from tests.evaluate.test_study import SMALL
 

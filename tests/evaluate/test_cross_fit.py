@@ -8,9 +8,11 @@ import pytest
 from semiology.config import config_from_dict
 from semiology.errors import ConfigError
 from semiology.evaluate import study as study_module
+from semiology.evaluate.folds import make_folds
 from semiology.evaluate.splits import inner_folds, inner_split
-from semiology.evaluate.study import build_stream_windows, cap_per_record, check_experiment, make_folds, run_study
-from semiology.experiment import ExperimentConfig
+from semiology.evaluate.study import run_study
+from semiology.experiment import ExperimentConfig, check_experiment
+from semiology.preprocess.model_inputs import build_stream_windows, cap_per_record
 from tests.evaluate.test_study import SMALL
 
 

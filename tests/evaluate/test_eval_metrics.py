@@ -3,14 +3,7 @@
 import numpy as np
 import pytest
 
-from semiology.evaluate.metrics import (
-    COUNT_METRICS,
-    _counts_metric,
-    bootstrap_ci,
-    classification_metrics,
-    evaluate_model,
-    summarise_folds,
-)
+from semiology.evaluate.metrics import COUNT_METRICS, _counts_metric, bootstrap_ci, classification_metrics, evaluate_model, summarise_folds
 from semiology.evaluate.results import ModelResult, PredictionTable
 
 BINARY = ("absent", "present")

@@ -10,8 +10,8 @@ from semiology import bundle as bundle_module
 from semiology.cli import loso_eval
 from semiology.config import config_from_dict, load_config
 from semiology.errors import ConfigError
-from semiology.evaluate.study import check_experiment, run_study
-from semiology.experiment import ExperimentConfig, TrainConfig, TrainOverrides
+from semiology.evaluate.study import run_study
+from semiology.experiment import ExperimentConfig, TrainConfig, TrainOverrides, check_experiment
 from tests.bundle_fixtures import TINY_STUDY
 from tests.evaluate.test_study import SMALL
 

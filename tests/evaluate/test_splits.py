@@ -3,14 +3,7 @@
 import numpy as np
 import pytest
 
-from semiology.evaluate.splits import (
-    Fold,
-    check_no_subject_overlap,
-    grouped_kfold,
-    inner_split,
-    leaky_seizure_folds,
-    loso_folds,
-)
+from semiology.evaluate.splits import Fold, check_no_subject_overlap, grouped_kfold, inner_split, leaky_seizure_folds, loso_folds
 
 
 def cohort(n_subjects: int = 8, seizures_per_subject: int = 4) -> tuple[np.ndarray, np.ndarray]:

@@ -9,8 +9,7 @@ from semiology.config import config_from_dict, override
 from semiology.errors import ConfigError
 from semiology.evaluate import study as study_module
 from semiology.evaluate.run import run_experiment
-from semiology.evaluate.study import check_experiment
-from semiology.experiment import ExperimentConfig
+from semiology.experiment import ExperimentConfig, check_experiment
 
 SMALL = {
     "name": "small",

@@ -8,8 +8,8 @@ import pytest
 from semiology.config import config_from_dict
 from semiology.errors import ConfigError
 from semiology.evaluate import study as study_module
-from semiology.evaluate.study import check_experiment, run_study
-from semiology.experiment import ExperimentConfig
+from semiology.evaluate.study import run_study
+from semiology.experiment import ExperimentConfig, check_experiment
 from semiology.models.ensemble import SeedEnsemble
 from semiology.train import ensemble as ensemble_module
 from tests.evaluate.test_study import SMALL

@@ -7,8 +7,9 @@ import pytest
 
 from semiology.config import config_from_dict
 from semiology.errors import ConfigError
-from semiology.evaluate.study import build_stream_windows, check_experiment, keypoints_per_frame, run_study, tcn_inputs
-from semiology.experiment import ExperimentConfig
+from semiology.evaluate.study import run_study
+from semiology.experiment import ExperimentConfig, check_experiment
+from semiology.preprocess.model_inputs import build_stream_windows, keypoints_per_frame, tcn_inputs
 from tests.evaluate.test_study import SMALL
 
 

@@ -10,13 +10,13 @@ import cv2
 import numpy as np
 import pytest
 
+from semiology.camera import KINECT_V2_DEPTH
 from semiology.config import config_from_dict
 from semiology.extract.batch import SUMMARY_FILE, format_summary, run_extraction
 from semiology.extract.cli import extract_keypoints
 from semiology.extract.config import ExtractionConfig
 from semiology.io.cache import cache_path, load_record
 from semiology.io.video import open_video
-from semiology.camera import KINECT_V2_DEPTH
 
 FAST = config_from_dict({"crops": {"features": False}, "roi": {"frames": 5}}, ExtractionConfig)
 GOOD_FRAMES = 30

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from semiology.config import config_from_dict
-from semiology.records import Box
 from semiology.extract.batch import run_extraction
 from semiology.extract.config import ExtractionConfig
 from semiology.extract.crops import SmoothedBox, grey_crop, square_around
 from semiology.io.cache import cache_path, load_record
 from semiology.io.video import open_video
 from semiology.models.encoder import encode_frames, load_encoder
+from semiology.records import Box
 
 
 def test_grey_crop_resizes_pads_outside_the_image_and_handles_no_box() -> None:

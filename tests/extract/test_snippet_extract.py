@@ -4,12 +4,11 @@ import numpy as np
 import torch
 
 from semiology.errors import SemiologyError
+from semiology.extract.snippets import extract_batch, i3d_sample_features, read_frames
 from semiology.io.cache import cache_path
-from semiology.records import SeizureRecord
 from semiology.io.snippet_cache import load_sample_features
 from semiology.models.i3d import I3D, fast_extractor
-from semiology.extract.snippets import extract_batch, i3d_sample_features, read_frames
-from semiology.records import padding_mask
+from semiology.records import SeizureRecord, padding_mask
 
 
 def _record(seizure_id: str) -> SeizureRecord:

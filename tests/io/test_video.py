@@ -8,10 +8,10 @@ import av
 import numpy as np
 import pytest
 
+from semiology.camera import KINECT_V2_DEPTH, back_project, project
 from semiology.errors import VideoError
 from semiology.io.video import Frame, VideoReader, ir_to_uint8, open_video
 from semiology.io.video_write import write_image_folder, write_tracks_mkv
-from semiology.camera import KINECT_V2_DEPTH, back_project, project
 
 CLIPS = {  # name: (frames, fps, width, height)
     "kinetics_tai_chi.mp4": (300, 30000 / 1001, 340, 256),

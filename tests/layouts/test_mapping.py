@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from semiology.records import Keypoints
 from semiology.layouts import LayoutMapping, get_layout, get_mapping, index_map
 from semiology.layouts.mapping import FACE_MESH, FACE_MESH_INDEX, MAPPING_PAIRS
+from semiology.records import Keypoints
 
 REQUIRED_PAIRS = {
     ("mediapipe_33", "upper_body_11"),

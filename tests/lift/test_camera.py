@@ -3,16 +3,7 @@
 import numpy as np
 import pytest
 
-from semiology.camera import (
-    KINECT_V2_DEPTH,
-    CameraIntrinsics,
-    CameraPose,
-    back_project,
-    camera_to_world,
-    look_at,
-    project,
-    world_to_camera,
-)
+from semiology.camera import KINECT_V2_DEPTH, CameraIntrinsics, CameraPose, back_project, camera_to_world, look_at, project, world_to_camera
 
 
 def test_kinect_v2_depth_intrinsics_are_the_typical_values() -> None:

@@ -9,16 +9,7 @@ import pytest
 import torch
 
 from semiology.errors import CheckpointError
-from semiology.lift.temporal import (
-    LifterConfig,
-    LifterTraining,
-    TemporalLifter,
-    fit_temporal_lifter,
-    lift_keypoints,
-    load_lifter,
-    root_relative_m,
-    save_lifter,
-)
+from semiology.lift.temporal import LifterConfig, LifterTraining, TemporalLifter, fit_temporal_lifter, lift_keypoints, load_lifter, root_relative_m, save_lifter
 from semiology.synthetic import CohortSpec, make_cohort
 
 

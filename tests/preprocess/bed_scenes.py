@@ -7,14 +7,7 @@ from functools import cache
 import numpy as np
 
 from semiology.preprocess.depth import BedPlanes, close_pepper_noise, fit_bed_planes
-from semiology.synthetic.scene import (
-    BED,
-    CLINICIAN,
-    PATIENT,
-    Scene,
-    SceneSpec,
-    render_scene,
-)
+from semiology.synthetic.scene import BED, CLINICIAN, PATIENT, Scene, SceneSpec, render_scene
 
 SUBJECTS = (0, 2, 4, 6, 8, 10)
 """Six subjects, each with its own camera placement (seed 0, clinician in 60 % of the frames)."""

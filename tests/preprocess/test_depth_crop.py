@@ -7,14 +7,7 @@ import numpy as np
 import pytest
 
 from semiology.camera import CameraIntrinsics
-from semiology.preprocess.depth import (
-    bed_volume_mask,
-    close_pepper_noise,
-    crop_depth,
-    fit_bed_planes,
-    mask_ir,
-    segment_bed,
-)
+from semiology.preprocess.depth import bed_volume_mask, close_pepper_noise, crop_depth, fit_bed_planes, mask_ir, segment_bed
 from semiology.synthetic.scene import BACKGROUND, BED, PATIENT
 from tests.preprocess.bed_scenes import SUBJECTS, bed_scene, crop_scores
 

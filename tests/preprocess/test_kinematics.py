@@ -2,9 +2,8 @@
 
 import numpy as np
 
-from semiology.records import Keypoints
 from semiology.preprocess.kinematics import BANDS_HZ, PER_JOINT_FEATURES, kinematic_sample_features, step_features
-from semiology.records import padding_mask
+from semiology.records import Keypoints, padding_mask
 
 
 def _oscillation(frequency_hz: float, fps: float = 30.0, seconds: float = 6.0) -> Keypoints:

@@ -6,18 +6,9 @@ import numpy as np
 import pytest
 
 from semiology.detect.base import Detector
-from semiology.records import Box, Detection
 from semiology.preprocess.depth import BedPlanes, crop_depth
-from semiology.preprocess.roi import (
-    crop,
-    crop_offset,
-    expand_box,
-    mask_box,
-    patient_bed_box,
-    select_patient,
-    smooth_boxes,
-    track_patient,
-)
+from semiology.preprocess.roi import crop, crop_offset, expand_box, mask_box, patient_bed_box, select_patient, smooth_boxes, track_patient
+from semiology.records import Box, Detection
 from tests.preprocess.bed_scenes import SUBJECTS, bed_scene
 
 

@@ -3,14 +3,7 @@
 import numpy as np
 import pytest
 
-from semiology.preprocess.snippets import (
-    draw_snippets,
-    pre_pad,
-    recording_samples,
-    sample_steps,
-    sample_windows,
-    snippet_labels,
-)
+from semiology.preprocess.snippets import draw_snippets, pre_pad, recording_samples, sample_steps, sample_windows, snippet_labels
 from semiology.records import padding_mask
 
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from semiology.records import Keypoints
 from semiology.layouts import get_layout
 from semiology.preprocess.view import align_to_body_frame, body_frame_rotation
+from semiology.records import Keypoints
 
 LAYOUT = get_layout("upper_body_11")
 

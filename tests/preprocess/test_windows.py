@@ -1,15 +1,10 @@
 import numpy as np
 import pytest
 
-from semiology.records import Keypoints, SeizureRecord
 from semiology.layouts import get_layout
 from semiology.preprocess.resample import resample_record
-from semiology.preprocess.windows import (
-    keypoint_window_tensor,
-    normalise_keypoint_window,
-    resample_indices,
-    slice_windows,
-)
+from semiology.preprocess.windows import keypoint_window_tensor, normalise_keypoint_window, resample_indices, slice_windows
+from semiology.records import Keypoints, SeizureRecord
 
 
 def test_slice_windows_keeps_a_long_enough_leftover():

@@ -8,19 +8,7 @@ import numpy as np
 import pytest
 
 from semiology.io.video import open_video
-from semiology.synthetic.scene import (
-    BED,
-    CLINICIAN,
-    CLINICIAN_CLEARANCE_MM,
-    PATIENT,
-    Scene,
-    SceneSpec,
-    _clear_clinician,
-    _clearance,
-    _clinician,
-    render_scene,
-    write_scene,
-)
+from semiology.synthetic.scene import BED, CLINICIAN, CLINICIAN_CLEARANCE_MM, PATIENT, Scene, SceneSpec, _clear_clinician, _clearance, _clinician, render_scene, write_scene
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from semiology.records import SeizureRecord
 from semiology.camera import CameraIntrinsics, project
+from semiology.records import SeizureRecord
 from semiology.synthetic import CohortSpec, make_cohort, make_subjects, simulate_record
 from semiology.synthetic.face import LANDMARK_INDEX
 from semiology.synthetic.motion import JOINT_INDEX, OTHER_SIGN_LEVEL, elbow_angle_deg, plan_seizure, simulate_body

@@ -2,15 +2,7 @@
 
 import numpy as np
 
-from semiology.synthetic.render import (
-    OCCLUDER_LEVEL,
-    blur,
-    render_body_crops,
-    sample_segments,
-    splat,
-    square_box,
-    steady_box,
-)
+from semiology.synthetic.render import OCCLUDER_LEVEL, blur, render_body_crops, sample_segments, splat, square_box, steady_box
 
 
 def test_splat_puts_weight_at_pixel_centres_and_ignores_missing_or_outside_points() -> None:

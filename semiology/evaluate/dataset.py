@@ -7,7 +7,7 @@ from pathlib import Path
 from semiology.errors import CacheError, ConfigError
 from semiology.experiment import DataConfig
 from semiology.io.cache import load_record
-from semiology.io.manifest import load_manifest
+from semiology.io.sources import as_source
 from semiology.records import SeizureRecord
 from semiology.synthetic import make_cohort
 
@@ -48,7 +48,7 @@ def _records_from_manifest(data: DataConfig, source: str, label_values: dict[str
     """Records named by a validated manifest; the manifest's ids, times and labels win."""
     if not data.manifest:
         raise ConfigError(f"{source}: data.manifest is required when data.source is 'manifest'")
-    rows = load_manifest(Path(data.manifest), label_values=label_values)
+    rows = as_source(data.manifest).rows(label_values=label_values)
     records, problems = [], []
     for row in rows:
         path = row.paths.get("keypoints")

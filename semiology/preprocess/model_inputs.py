@@ -1,0 +1,142 @@
+"""A study's model inputs: each stream's windows over all seizures of a task, as arrays.
+
+Training (the folds and the final refit), screening and attributions all cut a record into
+windows here, so a model sees the same normalisation whichever path reaches it. What a stream
+reads comes from the stream table (`semiology.streams`); how windows are cut and normalised
+from the experiment's `windows:` section and `agcn.bones`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from semiology.errors import ConfigError
+from semiology.experiment import ExperimentConfig, TaskConfig
+from semiology.layouts import get_layout
+from semiology.preprocess.view import align_to_body_frame
+from semiology.preprocess.windows import baseline_pose, feature_window_tensor, keypoint_window_tensor, pair_scale, slice_windows
+from semiology.records import SeizureRecord
+from semiology.streams import get_stream
+
+
+@dataclass
+class StreamWindows:
+    """The windows of one task and stream across all seizures, as model inputs."""
+
+    keypoints: np.ndarray  # [N, C, T, V, 1] for the AGCN
+    features: np.ndarray | None  # [N, T, D] for the TCN, when appearance features exist
+    labels: np.ndarray  # [N] class index
+    record_index: np.ndarray  # [N] index into the record list
+    start_s: np.ndarray  # [N]
+
+
+def record_stream_windows(record: SeizureRecord, stream: str, config: ExperimentConfig, first: int, last: int) -> tuple[list[np.ndarray], list[np.ndarray], list[float]]:
+    """The windows of one record between frames `first` and `last` for one stream (body or face).
+
+    Returns the AGCN inputs `[C, T, V, 1]`, the appearance inputs `[T, D]` (empty when the record
+    has no appearance features) and the window starts in seconds. The record must already be at
+    `config.windows.target_fps`; training, screening and attributions all cut windows here.
+    """
+    settings = config.windows
+    fps = settings.target_fps
+    window_frames = int(round(settings.window_s * fps))
+    stride_frames = max(1, int(round(settings.stride_s * fps)))
+    min_leftover = max(1, int(round(settings.min_leftover_s * fps)))
+    spec = get_stream(stream)
+    stream_keypoints = spec.keypoints_of(record)
+    if stream_keypoints is None:
+        raise ConfigError(f"seizure {record.seizure_id}: no {stream} keypoints")
+    stream_features = spec.features_of(record)
+    last = min(last, record.num_frames)
+    pre_ictal = np.arange(0, min(int(round(record.onset_s * fps)), record.num_frames))
+    if settings.view == "body":
+        stream_keypoints = align_to_body_frame(stream_keypoints, pre_ictal)
+    scale_pair = get_layout(stream_keypoints.layout).scale_pair
+    if scale_pair is None:
+        raise ConfigError(f"seizure {record.seizure_id}: layout {stream_keypoints.layout!r} of stream {stream!r} has no scale_pair to normalise by")
+    scale = pair_scale(stream_keypoints.coords, stream_keypoints.layout, scale_pair)
+    pose_reference, feature_reference = None, None
+    if settings.baseline == "pre_ictal":
+        pose_reference = baseline_pose(stream_keypoints, pre_ictal, scale_pair, scale)
+        if stream_features is not None and len(pre_ictal):
+            feature_reference = stream_features[pre_ictal].mean(axis=0)
+    keypoints, features, starts = [], [], []
+    for window in slice_windows(first, last, window_frames, stride_frames, min_leftover):
+        frames = np.arange(window.start, window.stop)
+        keypoints.append(keypoint_window_tensor(stream_keypoints, frames, window_frames, scale_pair, config.agcn.bones, pose_reference, scale))
+        if stream_features is not None:
+            features.append(feature_window_tensor(stream_features, frames, window_frames, feature_reference))
+        starts.append(window.start / fps)
+    return keypoints, features, starts
+
+
+def keypoints_per_frame(keypoints: np.ndarray) -> np.ndarray:
+    """AGCN input windows `[N, C, T, V, 1]` as per-frame TCN features `[N, T, V * C]` (joint-major)."""
+    windows, channels, frames, joints, _ = keypoints.shape
+    return np.ascontiguousarray(keypoints[..., 0].transpose(0, 2, 3, 1).reshape(windows, frames, joints * channels))
+
+
+def tcn_inputs(features: np.ndarray | None, keypoints: np.ndarray, with_keypoints: bool) -> np.ndarray | None:
+    """What a TCN reads: appearance features `[N, T, D]`, followed per frame by the keypoint windows when `with_keypoints`."""
+    if features is None or not with_keypoints:
+        return features
+    return np.concatenate([features, keypoints_per_frame(keypoints)], axis=2)
+
+
+def build_stream_windows(records: Sequence[SeizureRecord], task: TaskConfig, stream: str, config: ExperimentConfig) -> StreamWindows:
+    """Cut every labelled seizure of `task` into windows for one stream (body or face).
+
+    Records must already be at `config.windows.target_fps` (see `resample_record`). Both the
+    keypoint and the appearance inputs come from the same windows, so a teacher and a student
+    see the same moments.
+    """
+    fps = config.windows.target_fps
+    keypoints, features, labels, owners, starts = [], [], [], [], []
+    for index, record in enumerate(records):
+        label = record.labels.get(task.name)
+        if label not in task.classes:
+            continue
+        if get_stream(stream).keypoints_of(record) is None:
+            raise ConfigError(f"seizure {record.seizure_id}: no {stream} keypoints for task {task.name!r}")
+        if config.windows.segment == "ictal":
+            first, last = int(round(record.onset_s * fps)), int(round(record.offset_s * fps))
+        else:
+            first, last = 0, record.num_frames
+        own_keypoints, own_features, own_starts = record_stream_windows(record, stream, config, first, last)
+        keypoints += own_keypoints
+        features += own_features
+        starts += own_starts
+        labels += [task.classes.index(label)] * len(own_starts)
+        owners += [index] * len(own_starts)
+    if not labels:
+        raise ConfigError(f"task {task.name!r}: no seizure carries one of the classes {list(task.classes)}")
+    return StreamWindows(
+        keypoints=np.stack(keypoints),
+        features=np.stack(features) if len(features) == len(labels) else None,
+        labels=np.asarray(labels, dtype=np.int64),
+        record_index=np.asarray(owners, dtype=np.int64),
+        start_s=np.asarray(starts, dtype=np.float64),
+    )
+
+
+def cap_per_record(window_records: np.ndarray, selected_records: np.ndarray, max_per_record: int) -> np.ndarray:
+    """Window indices of `selected_records`, at most `max_per_record` evenly spaced per record.
+
+    Capping keeps long seizures from dominating training and keeps the demo fast; the
+    held-out subject is never capped.
+    """
+    chosen = []
+    for record in selected_records:
+        own = np.flatnonzero(window_records == record)
+        if len(own) > max_per_record:
+            own = own[np.unique(np.linspace(0, len(own) - 1, max_per_record).round().astype(int))]
+        chosen.append(own)
+    return np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
+
+
+def rows_of_records(window_records: np.ndarray, selected_records: np.ndarray) -> np.ndarray:
+    """Every window index whose record is one of `selected_records` (uncapped: the held-out subject's windows)."""
+    return np.flatnonzero(np.isin(window_records, selected_records))
