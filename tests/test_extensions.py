@@ -2,8 +2,9 @@
 
 The backend finds a bright blob in each frame and reports a three-point layout of its own
 (centre, left and right edge); the stream reads those keypoints. Extraction of real image
-sequences goes through the registered backend into cached records, and a study of the new
-stream reads them back through a manifest: nothing in `semiology` names either.
+sequences, with its rows from a row source that is not a manifest file, goes through the
+registered backend into cached records, and a study of the new stream reads them back
+through a manifest: nothing in `semiology` names the backend, the layout or the stream.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from semiology.experiment import ExperimentConfig, check_experiment
 from semiology.extract.batch import run_extraction
 from semiology.extract.config import ExtractionConfig
 from semiology.io.cache import cache_path, load_record
+from semiology.io.manifest import ManifestRow, load_manifest
+from semiology.io.sources import RowSource
 from semiology.io.video_write import write_image_folder
 from semiology.layouts import Layout, register_layout
 from semiology.records import Box
@@ -61,6 +64,18 @@ class BrightBlob:
 
     def close(self) -> None:
         pass
+
+
+class RowList:
+    """A row source that is not a file: what a label store will be to extraction and screening."""
+
+    name = "rows in memory"
+
+    def __init__(self, rows: list[ManifestRow]) -> None:
+        self._rows = rows
+
+    def rows(self, label_values=None, check_files: bool = True) -> list[ManifestRow]:
+        return list(self._rows)
 
 
 def _register() -> None:
@@ -105,7 +120,9 @@ def blob_study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, di
          "crops": {"enabled": False}, "lift": {"method": "none"}},
         ExtractionConfig,
     )
-    results = run_extraction(manifest, cache, config, progress=False)
+    source = RowList(load_manifest(manifest, check_files=False))
+    assert isinstance(source, RowSource)
+    results = run_extraction(source, cache, config, progress=False)
     assert [result.status for result in results] == ["extracted"] * 8, [(r.seizure_id, r.status, r.reason) for r in results]
     return manifest, cache, truth
 

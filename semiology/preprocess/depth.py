@@ -17,58 +17,35 @@ clinician in front of it. At its core is the study's method:
    either side of their mean, bound the volume; `crop_depth` keeps only the depth inside it and
    `mask_ir` blanks the IR outside it.
 
-What is added, and why. Run over the whole frame, as first written, the method met the targets
-(>= 95 % of the patient kept, >= 90 % of a clinician in front of the bed removed) on one of six
-synthetic scenes: the nearest and furthest readings of a row or column are as often the floor or
-a wall as the bed (a ceiling camera above a bed sees mostly floor), so on two scenes the fit
-landed on the floor or wall. Hence:
+Around it, five additions (why each, with the measurements on synthetic scenes that led to it:
+docs/decisions.md#depth-crop):
 
 * **The bed first** (`segment_bed`). The frame is back-projected with the reader's intrinsics
   (Kinect v2 defaults otherwise) and every pixel gets a surface normal from the depth gradients of
   a lightly smoothed frame. Planes are found one after another by RANSAC on a sub-sampled grid; a
   point is an inlier when it lies within `tol_mm` of the plane *and* its normal agrees within
-  `max_angle_deg` (normal consistency keeps the patient's curved body and the edges between
-  surfaces out); each plane's inliers are removed before the next is sought. The bed is the
-  *nearest* plane whose inliers span at least a bed (`min_bed_mm`, 1.2 m x 0.5 m): the bed is
-  raised above the floor and faces the camera, floor and walls lie further away, and the flat
-  patches of the patient's body (or a bedside table) are smaller than a bed. The larger planes
-  further away are the floor and walls (`background`).
+  `max_angle_deg`; each plane's inliers are removed before the next is sought. The bed is the
+  *nearest* plane whose inliers span at least a bed (`min_bed_mm`); the bed-sized planes further
+  away are the floor and walls (`background`).
 * **What lies over the bed**: a reading whose foot on the bed plane falls inside the bed's
   footprint (the convex hull of the mattress inliers in the plane, widened by `margin_mm`), or
   whose pixel lies inside the bed's outline in the image; never one on the floor or a wall where
-  the first frame showed them. The two tests differ by the parallax of an oblique camera, and
-  each alone cut a patient's forearm near the bed's edge on one of 38 subjects; the floor and wall
-  test keeps out the foot-end wall, which rises into the footprint's prism.
+  the first frame showed them.
 * **The profiles inside the bed only**: readings over the bed, on or above the mattress, with
-  distances measured along the bed's normal (what a camera square to the bed, as the study's
-  roughly was, would measure) and positions on one pixel scale for both axes. Camera-axis
-  distances of a bed seen obliquely fall off steeply and non-linearly along it: with them the
-  along-bed profile curved more than the across-bed one on one of the six scenes, and nearly so on
-  another.
-* **The planes parallel to the bed**: the distances on the patient line are heights above the bed
-  plane, and the slab lies between `mean - n_std std` and `mean + n_std std` of them (its far side
-  at least `TOL_BELOW_MM` below the mattress, so the bed itself is kept), over the bed only: the
-  floor, walls and a clinician standing beside the bed drop out. The raw distances along a tilted
-  line spread with the tilt, which made the first version's thickness depend on how steeply the
-  camera saw the bed (11 to 525 mm either side on the six scenes).
-* **Growth above the slab** (`bed_volume_mask(grow=True)`, per frame). The patient line runs along
-  the body's midline, so raised arms rise out of the slab: on 38 synthetic subjects 2-14 % of the
-  patient's pixels lie above it (forearms and hands up to 0.9 m above the mattress), while a
-  clinician's arms reaching over the bed are 0.4 m and more above it; no single slab top keeps the
-  one and removes the other on every subject. Readings over the bed above the slab (up to
-  `MAX_HEIGHT_MM`) are therefore kept when they are depth-continuous (no step over `JUMP_MM`
+  distances measured along the bed's normal and positions on one pixel scale for both axes.
+* **The planes parallel to the bed**: the slab lies between `mean - n_std std` and `mean + n_std
+  std` of the heights above the bed plane on the patient line (its far side at least
+  `TOL_BELOW_MM` below the mattress), over the bed only.
+* **Growth above the slab** (`bed_volume_mask(grow=True)`, per frame). Readings over the bed above
+  the slab (up to `MAX_HEIGHT_MM`) are kept when they are depth-continuous (no step over `JUMP_MM`
   between 8-neighbours) with the patient as the first frame shows it: readings in the slab that
   were above the mattress in the first frame and are still within `STATIC_MM` of it. A raised arm
-  grows out of the body; a clinician's arms reach in from above and beside the bed, separated from
-  the patient by a depth step. Where the clinician touches the patient there is no step, and that
-  frame keeps the clinician's parts over the bed up to `MAX_HEIGHT_MM` (the synthetic scene keeps
-  its clinician 60 mm clear of the patient, see `semiology.synthetic.scene`).
+  grows out of the body; a clinician's arms reaching in from above are cut off by a depth step.
+  Where the clinician touches the patient there is no step, and that frame keeps the clinician's
+  parts over the bed up to `MAX_HEIGHT_MM`.
 
-Raised arms can also dominate the minimum-distance profiles themselves: on one of 38 synthetic
-subjects the curvature criterion takes the bed's width for its length (`BedRegion.long_side_axis`
-is the check). The crop still meets both targets there: the bed, the slab's sideways bounds and
-the growth do not depend on the axis, only the patient line does. Where no bed-sized plane is
-found, the whole-frame method of the first version runs, with a warning;
+`BedRegion.long_side_axis` checks the profiles' choice of the bed's length. Where no bed-sized
+plane is found, the whole-frame method of the first version runs, with a warning;
 `fit_bed_planes(segment=False)` and `crop_depth(grow=False)` give the bare study method.
 """
 
@@ -300,7 +277,10 @@ def _extent_in_plane(points: np.ndarray, normal: np.ndarray) -> tuple[float, flo
 def _ransac_planes(
     points: np.ndarray, normals: np.ndarray, tol_mm: float, cos_angle: float, max_planes: int, iterations: int, min_share: float, rng: np.random.Generator
 ) -> list[tuple[np.ndarray, float]]:
-    """Planes found one after another on points [N, 3] with normals [N, 3], each plane's inliers removed before the next."""
+    """Planes found one after another on points [N, 3] with normals [N, 3], each plane's inliers removed before the next.
+
+    Written out rather than scikit-learn's RANSACRegressor: the same beds, the search in about half the time (docs/decisions.md#ransac-planes).
+    """
     remaining = np.ones(len(points), dtype=bool)
     planes: list[tuple[np.ndarray, float]] = []
 

@@ -11,13 +11,13 @@ averaged inner-validation probabilities (by the caller, as for one model).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from torch import nn
 
-from semiology.experiment import DistillationConfig, TrainConfig
+from semiology.experiment import TrainConfig
 from semiology.models.ensemble import SeedEnsemble
-from semiology.models.objective import Objective
 from semiology.train.fit import FitResult, fit_classifier
 
 MEMBER_SEED_STEP = 7_919_011
@@ -45,21 +45,19 @@ def fit_ensemble(
     config: TrainConfig,
     seed: int,
     members: int = 1,
-    teacher_logits: np.ndarray | None = None,
-    distillation: DistillationConfig | None = None,
-    augment: Callable | None = None,
-    objective: Objective | None = None,
-    optimiser: str = "adam",
+    **fit_options: Any,
 ) -> FitResult:
     """`fit_classifier` once per member seed (see `member_seeds`); one member is exactly `fit_classifier`.
+
+    `fit_options` are `fit_classifier`'s keyword options (teacher logits, distillation,
+    objective, optimiser, augment), the same for every member.
 
     With several members the result's model is a `SeedEnsemble`, its `val_prob` the mean of
     the members' inner-validation probabilities (each at its own selected epoch), its
     `best_epoch` the median member epoch and its learning curves those of the first member.
     """
     fits = [
-        fit_classifier(build_model, x_train, y_train, x_val, y_val, num_class, config, seed=member_seed,
-                       teacher_logits=teacher_logits, distillation=distillation, augment=augment, objective=objective, optimiser=optimiser)
+        fit_classifier(build_model, x_train, y_train, x_val, y_val, num_class, config, seed=member_seed, **fit_options)
         for member_seed in member_seeds(seed, members)
     ]
     if members == 1:

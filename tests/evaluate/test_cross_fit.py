@@ -7,12 +7,12 @@ import pytest
 
 from semiology.config import config_from_dict
 from semiology.errors import ConfigError
-from semiology.evaluate import study as study_module
 from semiology.evaluate.folds import make_folds
 from semiology.evaluate.splits import inner_folds, inner_split
 from semiology.evaluate.study import run_study
 from semiology.experiment import ExperimentConfig, check_experiment
 from semiology.preprocess.model_inputs import build_stream_windows, cap_per_record
+from semiology.train import classifier as classifier_module
 from tests.evaluate.test_study import SMALL
 
 
@@ -55,7 +55,7 @@ def test_a_cross_fitted_model_fits_every_inner_fold_and_chooses_its_threshold_on
     config = config_from_dict(_spec(), ExperimentConfig, source="test")
     check_experiment(config, "test")
     thresholds, fits, teachers = [], [], []
-    real_threshold, real_fit, real_logits = study_module.choose_threshold, study_module.fit_ensemble, study_module.predict_logits
+    real_threshold, real_fit, real_logits = classifier_module.choose_threshold, classifier_module.fit_ensemble, classifier_module.predict_logits
 
     def spy_threshold(prob_pos, y_true):
         thresholds.append(len(prob_pos))
@@ -69,9 +69,9 @@ def test_a_cross_fitted_model_fits_every_inner_fold_and_chooses_its_threshold_on
         teachers.append(id(model))
         return real_logits(model, inputs)
 
-    monkeypatch.setattr(study_module, "choose_threshold", spy_threshold)
-    monkeypatch.setattr(study_module, "fit_ensemble", spy_fit)
-    monkeypatch.setattr(study_module, "predict_logits", spy_logits)
+    monkeypatch.setattr(classifier_module, "choose_threshold", spy_threshold)
+    monkeypatch.setattr(classifier_module, "fit_ensemble", spy_fit)
+    monkeypatch.setattr(classifier_module, "predict_logits", spy_logits)
     study = run_study(config, small_records, synthetic=True, progress=False)
 
     task = config.tasks[0]

@@ -6,12 +6,12 @@ import json
 import pytest
 import yaml
 
-from semiology import bundle as bundle_module
 from semiology.cli import loso_eval
 from semiology.config import config_from_dict, load_config
 from semiology.errors import ConfigError
 from semiology.evaluate.study import run_study
 from semiology.experiment import ExperimentConfig, TrainConfig, TrainOverrides, check_experiment
+from semiology.train import classifier as classifier_module
 from tests.bundle_fixtures import TINY_STUDY
 from tests.evaluate.test_study import SMALL
 
@@ -64,13 +64,13 @@ def test_the_final_fit_of_a_bundle_uses_the_model_settings(tmp_path, monkeypatch
     config_file = tmp_path / "own.yaml"
     config_file.write_text(yaml.safe_dump(spec), encoding="utf-8")
     seen: dict[int, TrainConfig] = {}
-    original = bundle_module.fit_fixed_epochs
+    original = classifier_module.fit_fixed_epochs
 
     def spy(build_model, inputs, labels, num_class, train, *args, **kwargs):
         seen[inputs.ndim] = train
         return original(build_model, inputs, labels, num_class, train, *args, **kwargs)
 
-    monkeypatch.setattr(bundle_module, "fit_fixed_epochs", spy)
+    monkeypatch.setattr(classifier_module, "fit_fixed_epochs", spy)
     status = loso_eval(["--config", str(config_file), "--out", str(tmp_path / "report"), "--bundle", str(tmp_path / "bundle"), "--no-progress"])
     assert status == 0
     assert (seen[5].batch_size, seen[5].lr) == (5, 0.02)

@@ -9,7 +9,9 @@ from semiology.config import config_from_dict, override
 from semiology.errors import ConfigError
 from semiology.evaluate import study as study_module
 from semiology.evaluate.run import run_experiment
+from semiology.evaluate.splits import loso_folds
 from semiology.experiment import ExperimentConfig, check_experiment
+from semiology.preprocess.model_inputs import StreamWindows
 
 SMALL = {
     "name": "small",
@@ -115,9 +117,9 @@ def test_jobs_put_the_costliest_task_first_and_cover_every_fold():
                     {"name": "AGCN-face", "task": "emotion", "kind": "agcn", "stream": "face"}]},
         ExperimentConfig, source="test",
     )
-    windows = {("dystonia", "body"): study_module.StreamWindows(np.zeros((1, 3, 4, 11, 1)), None, np.zeros(1), np.zeros(1), np.zeros(1)),
-               ("emotion", "face"): study_module.StreamWindows(np.zeros((1, 3, 4, 23, 1)), None, np.zeros(1), np.zeros(1), np.zeros(1))}
-    folds = study_module.loso_folds(["a", "b", "c"])
+    windows = {("dystonia", "body"): StreamWindows(np.zeros((1, 3, 4, 11, 1)), None, np.zeros(1), np.zeros(1), np.zeros(1)),
+               ("emotion", "face"): StreamWindows(np.zeros((1, 3, 4, 23, 1)), None, np.zeros(1), np.zeros(1), np.zeros(1))}
+    folds = loso_folds(["a", "b", "c"])
     jobs = study_module.plan_jobs(config, windows, folds)
     assert [job.task_index for job in jobs] == [1, 1, 1, 0, 0, 0]
     assert sorted((job.fold.index, job.task_index) for job in jobs) == [(f, t) for f in range(3) for t in range(2)]

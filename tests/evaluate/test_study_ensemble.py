@@ -7,10 +7,10 @@ import pytest
 
 from semiology.config import config_from_dict
 from semiology.errors import ConfigError
-from semiology.evaluate import study as study_module
 from semiology.evaluate.study import run_study
 from semiology.experiment import ExperimentConfig, check_experiment
 from semiology.models.ensemble import SeedEnsemble
+from semiology.train import classifier as classifier_module
 from semiology.train import ensemble as ensemble_module
 from tests.evaluate.test_study import SMALL
 
@@ -28,8 +28,8 @@ def _config(ensemble: int) -> ExperimentConfig:
 
 def test_threshold_is_chosen_on_averaged_member_probabilities(small_records, monkeypatch):
     member_val, threshold_inputs, teachers = [], [], []
-    original_fit, original_threshold = ensemble_module.fit_classifier, study_module.choose_threshold
-    original_logits = study_module.predict_logits
+    original_fit, original_threshold = ensemble_module.fit_classifier, classifier_module.choose_threshold
+    original_logits = classifier_module.predict_logits
 
     def spy_fit(*args, **kwargs):
         result = original_fit(*args, **kwargs)
@@ -45,8 +45,8 @@ def test_threshold_is_chosen_on_averaged_member_probabilities(small_records, mon
         return original_logits(model, inputs, *args)
 
     monkeypatch.setattr(ensemble_module, "fit_classifier", spy_fit)
-    monkeypatch.setattr(study_module, "choose_threshold", spy_threshold)
-    monkeypatch.setattr(study_module, "predict_logits", spy_logits)
+    monkeypatch.setattr(classifier_module, "choose_threshold", spy_threshold)
+    monkeypatch.setattr(classifier_module, "predict_logits", spy_logits)
     study = run_study(_config(3), small_records, synthetic=True, progress=False)
     folds = len(study.folds)
     assert len(member_val) == folds * (3 + 1), "three TCN members and one student per fold"
