@@ -21,6 +21,31 @@ WINDOW_KINDS = ("agcn", "tcn", "agcn_kd", "fusion")
 """Model kinds that read a stream's windows (keypoints and appearance features)."""
 
 
+
+def _out_of_range(section: Any, rules: dict[str, str]) -> None:
+    """Raise one ValueError naming every field of `section` outside its range (None values are unset overrides, skipped).
+
+    A rule is `positive` (> 0), `non_negative` (>= 0), `open_fraction` (strictly between 0
+    and 1), `probability` ([0, 1]), `dropout` ([0, 1)) or `at_least_2`.
+    """
+    tests = {
+        "positive": (lambda v: v > 0, "must be positive"),
+        "non_negative": (lambda v: v >= 0, "must not be negative"),
+        "open_fraction": (lambda v: 0 < v < 1, "must lie strictly between 0 and 1"),
+        "probability": (lambda v: 0 <= v <= 1, "must lie in [0, 1]"),
+        "dropout": (lambda v: 0 <= v < 1, "must lie in [0, 1)"),
+        "at_least_2": (lambda v: v >= 2, "must be at least 2"),
+    }
+    problems = []
+    for name, rule in rules.items():
+        value = getattr(section, name)
+        check, wording = tests[rule]
+        if value is not None and not check(value):
+            problems.append(f"{name} {wording}, got {value}")
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
 @dataclass
 class DataConfig:
     """Where the seizures come from.
@@ -58,6 +83,9 @@ class WindowConfig:
     baseline: Literal["none", "pre_ictal"] = "pre_ictal"
     view: Literal["camera", "body"] = "camera"
 
+    def __post_init__(self) -> None:
+        _out_of_range(self, {"target_fps": "positive", "window_s": "positive", "stride_s": "positive", "min_leftover_s": "non_negative", "max_train_windows_per_seizure": "positive"})
+
 
 @dataclass
 class AGCNConfig:
@@ -73,12 +101,22 @@ class AGCNConfig:
     dropout: float = 0.0
     bones: bool = False
 
+    def __post_init__(self) -> None:
+        if len(self.channels) != len(self.strides) or not self.channels:
+            raise ValueError(f"channels and strides must be non-empty and of one length, got {len(self.channels)} and {len(self.strides)}")
+        _out_of_range(self, {"temporal_kernel": "positive", "dropout": "dropout"})
+
 
 @dataclass
 class TCNConfig:
     channels: tuple[int, ...] = (64, 64, 64)
     kernel_size: int = 3
     dropout: float = 0.2
+
+    def __post_init__(self) -> None:
+        if not self.channels or min(self.channels) < 1:
+            raise ValueError(f"channels must be non-empty and positive, got {list(self.channels)}")
+        _out_of_range(self, {"kernel_size": "positive", "dropout": "dropout"})
 
 
 @dataclass
@@ -135,6 +173,10 @@ class EncoderConfig:
         return replace(self, **chosen, streams={})
 
 
+TRAIN_RANGES = {"epochs": "positive", "batch_size": "positive", "lr": "positive", "weight_decay": "non_negative", "patience": "positive", "val_fraction": "open_fraction"}
+"""The ranges of `TrainConfig`'s numbers, checked when a config is loaded (and, but for the inner split, of each model's overrides)."""
+
+
 @dataclass
 class TrainConfig:
     """Fitting settings shared by every model of a study.
@@ -163,14 +205,12 @@ class TrainConfig:
     select: Literal["loss", "auc"] = "loss"
     cross_fit: bool = False
 
+    def __post_init__(self) -> None:
+        _out_of_range(self, TRAIN_RANGES)
+
 
 def _check_overrides(self: Any) -> None:
-    for name in ("epochs", "batch_size", "patience", "lr"):
-        value = getattr(self, name)
-        if value is not None and value <= 0:
-            raise ValueError(f"{name} must be positive, got {value}")
-    if self.weight_decay is not None and self.weight_decay < 0:
-        raise ValueError(f"weight_decay must not be negative, got {self.weight_decay}")
+    _out_of_range(self, {name: rule for name, rule in TRAIN_RANGES.items() if name not in PER_FOLD_TRAIN_FIELDS})
 
 
 def _apply_overrides(self: Any, study: TrainConfig) -> TrainConfig:
@@ -201,6 +241,9 @@ teacher and both members of a fusion must agree.
 class DistillationConfig:
     temperature: float = 4.0
     alpha: float = 0.5
+
+    def __post_init__(self) -> None:
+        _out_of_range(self, {"temperature": "positive", "alpha": "probability"})
 
 
 @dataclass
@@ -280,12 +323,18 @@ class ActionConfig:
     snippet_weight: float = 0.5
     head_lr: float = 0.01
 
+    def __post_init__(self) -> None:
+        _out_of_range(self, {"max_train_samples_per_seizure": "positive", "l2": "non_negative", "segments": "positive", "draws_per_seizure": "positive", "train_gamma": "positive", "snippet_weight": "probability", "head_lr": "positive"})
+
 
 @dataclass
 class EvaluationConfig:
     split: Literal["loso", "grouped_kfold", "leaky_seizure"] = "loso"
     n_splits: int = 5
     workers: int = 2
+
+    def __post_init__(self) -> None:
+        _out_of_range(self, {"n_splits": "at_least_2", "workers": "positive"})
 
 
 @dataclass
@@ -399,8 +448,4 @@ def _action_problems(config: ExperimentConfig) -> list[str]:
         problems.append(f"tasks {task_outside}: outside_ictal must be one of the task's classes")
     if any(m.kind in ACTION_KINDS for m in config.models) and config.action.features == "i3d" and not config.action.i3d_cache:
         problems.append("action.i3d_cache: needed when action.features is i3d (run tools/extract_i3d.py first)")
-    if config.action.draws_per_seizure < 1:
-        problems.append("action.draws_per_seizure: must be at least 1")
-    if config.action.train_gamma <= 0:
-        problems.append("action.train_gamma: must be positive")
     return problems
