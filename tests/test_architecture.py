@@ -15,7 +15,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "semiology"
 
 STAGES: tuple[tuple[str, ...], ...] = (
-    ("semiology", "semiology.errors", "semiology.records", "semiology.camera"),
+    ("semiology", "semiology.errors", "semiology.records", "semiology.camera", "semiology.engines"),
     ("semiology.layouts", "semiology.config"),
     ("semiology.io",),
     ("semiology.synthetic",),

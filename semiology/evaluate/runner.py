@@ -5,18 +5,18 @@ runner a typed context (the config, records and prepared inputs every job reads)
 job payloads. Workers are forked, so the context reaches them without being pickled; each
 job's output comes back pickled. Results do not depend on the number of workers or the order
 jobs finish in: every seed is derived from the job itself, and outputs are returned in job
-order.
+order. Workers die with the process that started them (`semiology.engines.pool`).
 """
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
 import torch
 from tqdm import tqdm
+
+from semiology.engines.pool import worker_pool
 
 Context = TypeVar("Context")
 Job = TypeVar("Job")
@@ -65,8 +65,7 @@ def run_jobs(
             finally:
                 torch.set_num_threads(threads)
         else:
-            pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"), initializer=_install, initargs=(work, context))
-            with pool:
+            with worker_pool(workers, initializer=_install, initargs=(work, context)) as pool:
                 for output in pool.map(_run, jobs):
                     outputs.append(output)
                     bar.update()

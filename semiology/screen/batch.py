@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import multiprocessing
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ import torch
 from tqdm import tqdm
 
 from semiology.bundle import Bundle, load_bundle
+from semiology.engines.pool import worker_pool
 from semiology.errors import SemiologyError
 from semiology.io.cache import cache_path, load_record
 from semiology.io.sources import RowSource, as_source
@@ -155,8 +154,7 @@ def _rows(pending: Sequence[ScreenItem], bundle_path: Path, bundle: Bundle, out_
         for item in pending:
             yield screen_item(item, bundle, out_dir)
         return
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(bundle_path, out_dir)) as pool:
+    with worker_pool(workers, initializer=_init_worker, initargs=(bundle_path, out_dir)) as pool:
         yield from pool.map(screen_item, pending, chunksize=1)
 
 

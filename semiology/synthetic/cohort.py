@@ -17,14 +17,13 @@ can predict them from identity alone, so above-chance scores reveal the leak.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from semiology.camera import KINECT_V2_DEPTH, CameraPose, look_at, project, world_to_camera
+from semiology.engines.pool import worker_pool
 from semiology.records import Keypoints, SeizureRecord
 from semiology.synthetic.face import EMOTION_LANDMARKS, FACE_CENTRE_PX, FACE_IMAGE_SIZE_PX, FACE_LANDMARKS, FACE_LAYOUT, LANDMARK_INDEX, FaceMotion, simulate_face
 from semiology.synthetic.motion import BODY_JOINTS, BODY_LAYOUT, JOINT_INDEX, BodyMotion, SeizurePlan, draw_focal_labels, plan_seizure, simulate_body, smooth_noise
@@ -340,8 +339,7 @@ def make_cohort(spec: CohortSpec = CohortSpec(), workers: int = 1) -> list[Seizu
     # the workers finish together; each share replays the cheap planning to reach its seeds.
     order = [int(index) for index in np.argsort(frames, kind="stable")[::-1]]
     shares = [order[start :: 4 * workers] for start in range(4 * workers)]
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with worker_pool(workers) as pool:
         simulated = pool.map(_simulate_share, [spec] * len(shares), shares)
         by_index = {index: record for share, records in zip(shares, simulated, strict=True) for index, record in zip(share, records, strict=True)}
     return [by_index[index] for index in range(len(plans))]

@@ -1,0 +1,1 @@
+"""Where work runs: a pool of worker processes on this machine (the default)."""
