@@ -16,92 +16,20 @@ import numpy as np
 import pytest
 
 from semiology.config import config_from_dict
-from semiology.detect.keypoints import KeypointEstimate
-from semiology.detect.registry import register_backend
 from semiology.errors import ConfigError
 from semiology.evaluate.run import load_records, run_experiment
 from semiology.experiment import ExperimentConfig, check_experiment
 from semiology.extract.batch import run_extraction
 from semiology.extract.config import ExtractionConfig
 from semiology.io.cache import cache_path, load_record
-from semiology.io.manifest import ManifestRow, load_manifest
+from semiology.io.manifest import load_manifest
 from semiology.io.sources import RowSource
-from semiology.io.video_write import write_image_folder
-from semiology.layouts import Layout, register_layout
-from semiology.records import Box
-from semiology.streams import StreamSpec, register_stream
-
-BLOB = Layout(
-    name="blob_3",
-    joint_names=("centre", "left_edge", "right_edge"),
-    parent_of={"left_edge": "centre", "right_edge": "centre"},
-    center_name="centre",
-    flip_partners=(("left_edge", "right_edge"),),
-    scale_pair=("right_edge", "left_edge"),
-)
-SIZE_PX, FPS, SECONDS = 48, 10.0, 4.0
-
-
-class BrightBlob:
-    """Keypoints of the brightest blob: the mean of the pixels above half the frame's maximum, and its leftmost and rightmost columns."""
-
-    layout = "blob_3"
-
-    def __init__(self, settings: object) -> None:
-        self.name = "bright_blob-1"
-
-    def estimate(self, image: np.ndarray, roi: Box | None = None) -> KeypointEstimate | None:
-        grey = image if image.ndim == 2 else image.mean(axis=2)
-        rows, columns = np.nonzero(grey > grey.max() / 2) if grey.max() > 0 else (np.array([]), np.array([]))
-        if len(rows) == 0:
-            return None
-        centre = (columns.mean(), rows.mean())
-        points = np.array([centre, (columns.min(), centre[1]), (columns.max(), centre[1])], dtype=np.float32)
-        return KeypointEstimate(points_px=points, confidence=np.ones(3, dtype=np.float32), layout=self.layout)
-
-    def reset(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-class RowList:
-    """A row source that is not a file: what a label store will be to extraction and screening."""
-
-    name = "rows in memory"
-
-    def __init__(self, rows: list[ManifestRow]) -> None:
-        self._rows = rows
-
-    def rows(self, label_values=None, check_files: bool = True) -> list[ManifestRow]:
-        return list(self._rows)
-
-
-def _register() -> None:
-    register_layout(BLOB)
-    register_backend("pose", "bright_blob", BrightBlob, lambda: "1")
-    register_stream(StreamSpec("blob", keypoints="body_2d", description="the bright blob's three points"))
-
-
-def _blob_video(folder: Path, moving: bool, phase: float) -> np.ndarray:
-    """A blob 8 px wide that sways left and right during the 'seizure' (1-3.5 s) when `moving`; returns its true centre per frame."""
-    frames, centres = [], []
-    for index in range(int(SECONDS * FPS)):
-        t = index / FPS
-        sway = 10.0 * np.sin(2 * np.pi * 1.5 * t + phase) if moving and 1.0 <= t < 3.5 else 0.0
-        u0 = int(round(20 + sway))
-        image = np.zeros((SIZE_PX, SIZE_PX), dtype=np.uint8)
-        image[16:32, u0 : u0 + 8] = 220
-        frames.append(image)
-        centres.append((u0 + 3.5, 23.5))
-    write_image_folder(folder, np.stack(frames))
-    return np.array(centres)
+from tests.blob_backend import FPS, RowList, blob_video, register_blob
 
 
 @pytest.fixture(scope="module")
 def blob_study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, np.ndarray]]:
-    _register()
+    register_blob()
     root = tmp_path_factory.mktemp("blob")
     cache = root / "cache"
     manifest = root / "manifest.csv"
@@ -112,7 +40,7 @@ def blob_study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, di
         for subject in range(8):
             moving = subject % 2 == 0
             seizure_id = f"blob{subject}"
-            truth[seizure_id] = _blob_video(root / seizure_id, moving, phase=subject)
+            truth[seizure_id] = blob_video(root / seizure_id, moving, phase=subject)
             writer.writerow({"seizure_id": seizure_id, "subject_id": f"S{subject}", "ir": str(root / seizure_id), "keypoints": str(cache_path(cache, seizure_id)),
                              "fps": str(FPS), "onset_s": "1.0", "offset_s": "3.5", "motion": "sway" if moving else "still"})
     config = config_from_dict(

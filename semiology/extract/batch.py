@@ -1,9 +1,15 @@
 """Extraction of a whole manifest: one cache file per seizure, resumable, one summary row per recording.
 
-A recording whose cache file was made with the same config hash is skipped. A recording that
-cannot be read (missing, truncated, no frames, unsupported codec, 8-bit depth) is reported with
+A recording whose cache file was made with the same config hash from the same inputs (the
+manifest row's times, labels and frame rate, and the fingerprints of its video files, see
+`semiology.io.fingerprint`) is skipped; one whose config or inputs changed is extracted again,
+and the summary says why. A recording that cannot be read (missing, truncated, no frames, unsupported codec, 8-bit depth) is reported with
 its reason and the batch goes on. A recording where nobody is found is extracted (person found
 0 %), not failed.
+
+The summary CSV is merged by seizure id with the one already in the folder and rewritten
+(atomically) after every recording: a row skipped as cached keeps the figures of the run that
+extracted it, and a killed run leaves the rows it finished.
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ from semiology.errors import CheckpointError, SemiologyError
 from semiology.extract.chain import FrameChain
 from semiology.extract.config import ExtractionConfig, extraction_hash
 from semiology.extract.recording import RecordingStats, extract_recording
-from semiology.io.cache import cache_path, is_cached, save_record
+from semiology.io.atomic import atomic_path
+from semiology.io.cache import cache_path, save_record, stale_reason
+from semiology.io.fingerprint import inputs_hash
+from semiology.io.manifest import VIDEO_MODALITIES, ManifestRow
 from semiology.io.sources import RowSource, as_source
 from semiology.lift.temporal import TemporalLifter, load_lifter
 from semiology.models.encoder import FrameEncoder
@@ -79,28 +88,39 @@ def run_extraction(
     lifter = _lifter(config)
     encoders = _encoders(config, out_dir)
     results: list[RecordingResult] = []
+    summary = SummaryFile(out_dir / SUMMARY_FILE)
     chain = FrameChain(config)
     try:
         for row in rows:
             target = cache_path(out_dir, row.seizure_id)
-            if not force and is_cached(target, digest):
-                results.append(RecordingResult(row.seizure_id, "cached", cache_file=str(target)))
+            inputs = row_inputs_hash(row)
+            stale = "forced" if force else stale_reason(target, digest, inputs)
+            if stale is None:
+                results.append(summary.record(RecordingResult(row.seizure_id, "cached", cache_file=str(target))))
                 continue
             try:
                 record, stats = extract_recording(chain, row, config, lifter, encoders, progress)
             except _READ_FAILURES as error:
                 reason = str(error) if isinstance(error, SemiologyError) else f"{type(error).__name__}: {error}"
                 logger.warning("%s: extraction failed: %s", row.seizure_id, reason)
-                results.append(RecordingResult(row.seizure_id, "failed", reason=reason))
+                results.append(summary.record(RecordingResult(row.seizure_id, "failed", reason=reason)))
                 continue
             record.meta["extraction_config_hash"] = digest
-            save_record(record, target, digest)
-            note = "no person detected" if stats.person_found == 0 else ""
-            results.append(RecordingResult(row.seizure_id, "extracted", stats, note, str(target)))
+            save_record(record, target, digest, input_hash=inputs)
+            notes = ["no person detected"] if stats.person_found == 0 else []
+            if stale not in ("not cached", "forced"):
+                notes.append(f"extracted again: {stale}")
+            results.append(summary.record(RecordingResult(row.seizure_id, "extracted", stats, "; ".join(notes), str(target))))
     finally:
         chain.close()
-    write_summary(results, out_dir / SUMMARY_FILE)
     return results
+
+
+def row_inputs_hash(row: ManifestRow) -> str:
+    """What an extracted record depends on besides the config: the row's times, labels and frame rate, and its videos' fingerprints."""
+    fields = {"seizure_id": row.seizure_id, "subject_id": row.subject_id, "fps": row.fps, "onset_s": row.onset_s, "offset_s": row.offset_s,
+              "generalisation_s": row.generalisation_s, "labels": dict(sorted(row.labels.items()))}
+    return inputs_hash(fields, {modality: path for modality, path in row.paths.items() if modality in VIDEO_MODALITIES})
 
 
 def _cells(result: RecordingResult) -> list[str]:
@@ -133,13 +153,46 @@ def format_summary(results: list[RecordingResult]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+SUMMARY_HEADER = ("seizure_id", "status", *RecordingStats.__dataclass_fields__, "reason", "cache_file")
+
+
+def _summary_row(result: RecordingResult) -> dict[str, str]:
+    stats = asdict(result.stats) if result.stats is not None else dict.fromkeys(RecordingStats.__dataclass_fields__, "")
+    return {"seizure_id": result.seizure_id, "status": result.status, **{key: str(value) for key, value in stats.items()},
+            "reason": result.reason, "cache_file": result.cache_file}
+
+
+class SummaryFile:
+    """The summary CSV of a cache folder, merged by seizure id and rewritten atomically after each recording.
+
+    A recording skipped as cached keeps the figures (and notes, such as "no person detected")
+    of the run that extracted it; rows of recordings this run does not list are kept as they were.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows: dict[str, dict[str, str]] = {}
+        if path.is_file():
+            with path.open(newline="") as handle:
+                self.rows = {row["seizure_id"]: {key: row.get(key) or "" for key in SUMMARY_HEADER} for row in csv.DictReader(handle) if row.get("seizure_id")}
+
+    def record(self, result: RecordingResult) -> RecordingResult:
+        """Merge one result in and rewrite the file; returns `result`."""
+        row = _summary_row(result)
+        earlier = self.rows.get(result.seizure_id)
+        if result.status == "cached" and earlier is not None and earlier["status"] in ("extracted", "cached"):
+            row = {**earlier, "status": "cached", "cache_file": result.cache_file}
+        self.rows[result.seizure_id] = row
+        with atomic_path(self.path) as temporary, temporary.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, SUMMARY_HEADER)
+            writer.writeheader()
+            writer.writerows(self.rows.values())
+        return result
+
+
 def write_summary(results: list[RecordingResult], path: Path) -> Path:
-    """The summary as CSV (one row per recording, with the stats' full precision)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["seizure_id", "status", *RecordingStats.__dataclass_fields__, "reason", "cache_file"])
-        for result in results:
-            stats = asdict(result.stats) if result.stats is not None else dict.fromkeys(RecordingStats.__dataclass_fields__, "")
-            writer.writerow([result.seizure_id, result.status, *stats.values(), result.reason, result.cache_file])
+    """The summary of `results` as CSV, merged with the one already at `path` (one row per recording, stats at full precision)."""
+    summary = SummaryFile(path)
+    for result in results:
+        summary.record(result)
     return path

@@ -50,7 +50,7 @@ def cache_path(cache_dir: str | Path, seizure_id: str) -> Path:
     return Path(cache_dir) / f"{stem}.npz"
 
 
-def save_record(record: SeizureRecord, path: str | Path, config_hash: str) -> Path:
+def save_record(record: SeizureRecord, path: str | Path, config_hash: str, input_hash: str | None = None) -> Path:
     """Write `record` to `path` atomically and return the path.
 
     Written through `atomic_path`, so an interrupted run leaves either the old file or the new
@@ -73,6 +73,7 @@ def save_record(record: SeizureRecord, path: str | Path, config_hash: str) -> Pa
     meta = {
         "cache_version": CACHE_VERSION,
         "config_hash": config_hash,
+        "input_hash": input_hash,
         "semiology_version": __version__,
         "seizure_id": record.seizure_id,
         "subject_id": record.subject_id,
@@ -147,20 +148,31 @@ def load_record(path: str | Path, expected_config_hash: str | None = None) -> Se
         raise CacheError(f"{path}: corrupt cache file: cannot rebuild the record ({reason})") from None
 
 
-def is_cached(path: str | Path, config_hash: str) -> bool:
-    """Whether `path` holds a readable record of this cache version made with `config_hash`.
+def is_cached(path: str | Path, config_hash: str, input_hash: str | None = None) -> bool:
+    """Whether `path` holds a readable record of this cache version made with `config_hash` (and, when given, from inputs hashing to `input_hash`).
 
     Reads only the meta entry, so checking a whole cohort before resuming work is cheap.
     """
+    return stale_reason(path, config_hash, input_hash) is None
+
+
+def stale_reason(path: str | Path, config_hash: str, input_hash: str | None = None) -> str | None:
+    """Why the record at `path` cannot be reused (`not cached`, `unreadable`, `made by another cache version`, `config changed`, `inputs changed`), or None when it can."""
     path = Path(path)
     if not path.is_file():
-        return False
+        return "not cached"
     try:
         with np.load(path, allow_pickle=False) as archive:
             meta = _parse_meta(archive, path)
     except (CacheError, *_READ_ERRORS):
-        return False
-    return meta.get("cache_version") == CACHE_VERSION and meta.get("config_hash") == config_hash
+        return "unreadable"
+    if meta.get("cache_version") != CACHE_VERSION:
+        return "made by another cache version"
+    if meta.get("config_hash") != config_hash:
+        return "config changed"
+    if input_hash is not None and meta.get("input_hash") != input_hash:
+        return "inputs changed"
+    return None
 
 
 def _parse_meta(archive: Any, path: Path) -> dict[str, Any]:

@@ -24,6 +24,8 @@ import yaml
 from semiology.errors import ManifestError
 
 MODALITIES: tuple[str, ...] = ("ir", "depth", "rgb", "keypoints")
+VIDEO_MODALITIES: tuple[str, ...] = ("ir", "rgb", "depth")
+"""The modalities that are videos (the rest are files made from them), in the order a reader prefers them."""
 REQUIRED_COLUMNS: tuple[str, ...] = ("seizure_id", "subject_id", "onset_s", "offset_s")
 TIME_COLUMNS: tuple[str, ...] = ("onset_s", "offset_s", "generalisation_s")
 RESERVED_COLUMNS: tuple[str, ...] = ("seizure_id", "subject_id", *MODALITIES, "fps", *TIME_COLUMNS)

@@ -23,6 +23,7 @@ from semiology.bundle import Bundle, load_bundle
 from semiology.engines.pool import worker_pool
 from semiology.errors import SemiologyError
 from semiology.io.cache import cache_path, load_record
+from semiology.io.manifest import VIDEO_MODALITIES
 from semiology.io.sources import RowSource, as_source
 from semiology.records import SeizureRecord
 from semiology.screen.predict import screen_record
@@ -32,7 +33,6 @@ from semiology.screen.results import ResultsLog
 RESULTS_FILE = "results.jsonl"
 TIMELINE_DIR = "timelines"
 EXTRACTION_DIR = "cache"
-VIDEO_MODALITIES = ("ir", "rgb", "depth")
 
 
 @dataclass(frozen=True)
