@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from semiology.errors import VideoError
 from semiology.camera import CameraIntrinsics, LensDistortion
+from semiology.errors import VideoError
 
 TRACK_TITLES: dict[str, str] = {"rgb": "COLOR", "depth": "DEPTH", "ir": "IR"}
 """The Azure Kinect track title that holds each kind of stream."""

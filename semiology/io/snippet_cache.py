@@ -15,8 +15,7 @@ import numpy as np
 
 from semiology.errors import CacheError
 from semiology.io.cache import cache_path, load_record, save_record
-from semiology.records import SeizureRecord
-from semiology.records import SampleFeatures
+from semiology.records import SampleFeatures, SeizureRecord
 
 
 def save_sample_features(record: SeizureRecord, samples: SampleFeatures, cache_dir: str | Path, config_hash: str) -> Path:

@@ -30,9 +30,9 @@ import av
 import cv2
 import numpy as np
 
+from semiology.camera import KINECT_V2_DEPTH, CameraIntrinsics, LensDistortion
 from semiology.errors import VideoError
 from semiology.io.kinect import CALIBRATION_ATTACHMENT, TRACK_TITLES, parse_calibration
-from semiology.camera import KINECT_V2_DEPTH, CameraIntrinsics, LensDistortion
 
 KINDS: tuple[str, ...] = ("rgb", "ir", "depth")
 CONTAINER_SUFFIXES: frozenset[str] = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mpg", ".mpeg", ".asf", ".wmv", ".mkv", ".webm"})

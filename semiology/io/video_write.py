@@ -9,17 +9,17 @@
 from __future__ import annotations
 
 import json
-from fractions import Fraction
 from collections.abc import Mapping
+from fractions import Fraction
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
 
+from semiology.camera import CameraIntrinsics
 from semiology.io.kinect import TRACK_TITLES
 from semiology.io.video import INTRINSICS_TAG, KINDS
-from semiology.camera import CameraIntrinsics
 
 
 def _pixel_format(frames: np.ndarray) -> tuple[str, str]:
