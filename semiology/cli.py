@@ -30,8 +30,8 @@ def loso_eval(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--bundle", type=Path, default=None, metavar="DIR", help="also fit the final models on all subjects with the folds' settings and save a model bundle in DIR")
     args = parser.parse_args(argv)
 
-    from semiology.evaluate.demo import run_demo
     from semiology.bundle.build import run_and_bundle
+    from semiology.evaluate.demo import run_demo
     from semiology.evaluate.run import load_experiment, run_experiment
 
     started = time.perf_counter()
@@ -141,8 +141,8 @@ def extract_i3d(argv: Sequence[str] | None = None) -> int:
     from semiology.config import config_hash
     from semiology.evaluate.dataset import load_study_records
     from semiology.experiment import DataConfig
-    from semiology.models.i3d import fast_extractor, load_i3d_checkpoint
     from semiology.extract.snippets import extract_batch, i3d_sample_features, kinematic_record_features, manifest_records, read_frames
+    from semiology.models.i3d import fast_extractor, load_i3d_checkpoint
 
     settings = {"overlap": args.overlap, "encoder": "kinematic" if args.keypoints else "i3d"}
     try:

@@ -15,8 +15,8 @@ from typing import Protocol, runtime_checkable
 import cv2
 import numpy as np
 
-from semiology.records import Box
 from semiology.preprocess.roi import crop, crop_offset
+from semiology.records import Box
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from semiology.records import Box, Detection
 from semiology.detect.keypoints import KeypointEstimate, as_rgb, crop_to
 from semiology.detect.mediapipe_pose import MediaPipeGraph, mediapipe_version
 from semiology.layouts.face import FACE_23
 from semiology.layouts.mapping import FACE_MESH, get_mapping
+from semiology.records import Box, Detection
 
 FACE_RANGES: dict[str, int] = {"short": 0, "full": 1}
 """MediaPipe face detection `model_selection` per range: short (< 2 m) and full (< 5 m)."""

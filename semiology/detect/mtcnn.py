@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from semiology.records import Box, Detection
 from semiology.detect.keypoints import as_rgb, crop_to
+from semiology.records import Box, Detection
 
 MTCNN_MISSING = (
     "MTCNNFaceDetector needs facenet-pytorch with a working torchvision: pip install torch==2.14.1 "

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from semiology.records import Box, Detection
 from semiology.detect.keypoints import KeypointEstimate, as_rgb
 from semiology.errors import CheckpointError
 from semiology.layouts.body import COCO_17
+from semiology.records import Box, Detection
 
 MMPOSE_MISSING = "MMPoseTopDown needs mmpose 1.x with mmcv 2.x and mmengine (see ENVIRONMENT.md: mmcv compiles from source)"
 MMDET_MISSING = "MMDetPersonDetector needs mmdet 3.x with mmcv 2.x and mmengine (see ENVIRONMENT.md: mmcv compiles from source)"

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from semiology.records import Box, Detection
 from semiology.detect.keypoints import KeypointEstimate, as_rgb, crop_to
 from semiology.errors import CheckpointError
 from semiology.layouts.body import COCO_17
 from semiology.preprocess.roi import select_patient
+from semiology.records import Box, Detection
 
 TORCHVISION_MISSING = "the torchvision R-CNN adapters need torchvision: pip install torch==2.14.1 torchvision==0.29.1"
 COCO_PERSON = 1

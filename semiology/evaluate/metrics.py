@@ -23,14 +23,7 @@ from collections.abc import Sequence
 from pathlib import PurePath
 
 import numpy as np
-from sklearn.metrics import (
-    accuracy_score,
-    average_precision_score,
-    confusion_matrix,
-    f1_score,
-    multilabel_confusion_matrix,
-    roc_auc_score,
-)
+from sklearn.metrics import accuracy_score, average_precision_score, confusion_matrix, f1_score, multilabel_confusion_matrix, roc_auc_score
 
 from semiology.evaluate.aggregate import LEVELS, at_level
 from semiology.evaluate.results import ModelResult, PredictionTable

@@ -15,8 +15,8 @@ import numpy as np
 from matplotlib import colormaps
 from PIL import Image, ImageDraw
 
-from semiology.records import SeizureRecord
 from semiology.layouts import get_layout
+from semiology.records import SeizureRecord
 
 CROP_FIELDS = {"body": ("body_crops", "body_2d"), "body_3d": ("body_crops", "body_2d"), "face": ("face_crops", "face_2d")}
 """The crops and the 2D keypoints drawn on them for each stream (a 3D body is drawn as its 2D projection)."""

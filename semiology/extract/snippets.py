@@ -17,7 +17,6 @@ from tqdm import tqdm
 
 from semiology.errors import ManifestError, SemiologyError
 from semiology.io.cache import cache_path, is_cached
-from semiology.records import SeizureRecord
 from semiology.io.snippet_cache import save_sample_features
 from semiology.io.sources import RowSource, as_source
 from semiology.io.video import open_video
@@ -25,7 +24,7 @@ from semiology.models.i3d import extract_features
 from semiology.preprocess.i3d_input import prepare_clip
 from semiology.preprocess.kinematics import kinematic_sample_features
 from semiology.preprocess.snippets import SAMPLE_FRAMES, STEPS_PER_SAMPLE, pre_pad, recording_samples
-from semiology.records import SampleFeatures
+from semiology.records import SampleFeatures, SeizureRecord
 
 
 def read_frames(path: Path, kind: str = "ir", fps: float | None = None) -> tuple[np.ndarray, float]:

@@ -7,12 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from semiology.lift.temporal import (
-    LifterConfig,
-    LifterTraining,
-    fit_temporal_lifter,
-    save_lifter,
-)
+from semiology.lift.temporal import LifterConfig, LifterTraining, fit_temporal_lifter, save_lifter
 from semiology.synthetic import CohortSpec, make_cohort
 
 

@@ -8,10 +8,11 @@ import numpy as np
 
 from semiology.errors import ConfigError
 from semiology.experiment import EncoderConfig
-from semiology.records import SeizureRecord
 from semiology.models.encoder import TorchvisionEncoder, encode_frames, get_or_pretrain
+from semiology.records import SeizureRecord
 from semiology.streams import get_appearance, get_stream
 from semiology.synthetic import GENERATOR_VERSION, CohortSpec, make_cohort
+
 
 def pretraining_set(stream: str, config: EncoderConfig, crop_size_px: int, frame_step: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Crops and regression targets from a synthetic cohort disjoint from any evaluation cohort.

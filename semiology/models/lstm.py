@@ -18,8 +18,8 @@ import torch
 from torch import nn
 
 from semiology.models.i3d import Unit3D
-from semiology.records import PAD_VALUE
 from semiology.models.objective import Objective
+from semiology.records import PAD_VALUE
 
 
 def step_mask(x: torch.Tensor, value: float = PAD_VALUE) -> torch.Tensor:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from semiology.records import Keypoints, SeizureRecord
 from semiology.preprocess.windows import resample_indices
+from semiology.records import Keypoints, SeizureRecord
 
 
 def resample_record(record: SeizureRecord, target_fps: float) -> SeizureRecord:

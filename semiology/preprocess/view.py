@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from semiology.records import Keypoints
 from semiology.layouts import get_layout
+from semiology.records import Keypoints
 
 TRUNK_JOINTS = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
 """The joints that define the body frame; every body layout names them."""

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from semiology.records import Keypoints
 from semiology.layouts import get_layout
+from semiology.records import Keypoints
 
 
 @dataclass(frozen=True)
