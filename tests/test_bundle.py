@@ -107,3 +107,22 @@ def test_undefined_values_are_stored_as_null(bundle, tmp_path):
     assert "NaN" not in text
     assert json.loads(text)["models"][0]["selection"]["fold_values"]["threshold"] == [None, 0.5]
     load_bundle(tmp_path / "nan")
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (lambda meta: meta.pop("models"), "missing entry 'models'"),
+        (lambda meta: meta["models"][0].pop("architecture"), "missing entry 'architecture'"),
+        (lambda meta: meta["models"][0]["selection"].update(threshold="high"), "ValueError"),
+        (lambda meta: meta.update(models=7), "TypeError"),
+    ],
+)
+def test_a_damaged_bundle_description_is_one_clear_error(bundle, tmp_path, damage, expected):
+    copy = tmp_path / "damaged"
+    shutil.copytree(bundle.path, copy)
+    meta = json.loads((copy / "bundle.json").read_text())
+    damage(meta)
+    (copy / "bundle.json").write_text(json.dumps(meta))
+    with pytest.raises(BundleError, match=rf"bundle.json: damaged bundle \(.*{expected}.*re-create it"):
+        load_bundle(copy)

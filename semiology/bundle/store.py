@@ -129,11 +129,21 @@ def load_bundle(path: str | Path) -> Bundle:
             f"{path}: incompatible bundle: written in bundle format {version!r} by semiology {meta.get('semiology_version')}; "
             f"this semiology ({__version__}) reads format {BUNDLE_VERSION}. Re-create it with tools/loso_eval.py --bundle"
         )
-    _check_layouts(path, meta)
     try:
         weights = torch.load(weights_path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise BundleError(f"{weights_path}: unreadable bundle weights ({type(exc).__name__}: {exc})") from None
+    try:
+        _check_layouts(path, meta)
+        return _assemble(path, meta, weights)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        missing = f"missing entry {exc}" if isinstance(exc, KeyError) else f"{type(exc).__name__}: {exc}"
+        raise BundleError(f"{meta_path}: damaged bundle ({missing}); re-create it with tools/loso_eval.py --bundle") from None
+
+
+def _assemble(path: Path, meta: dict[str, Any], weights: dict[str, Any]) -> Bundle:
+    """The bundle's models and encoders from its description and weights (a KeyError or TypeError means a damaged bundle)."""
+    meta_path, weights_path = path / META_FILE, path / WEIGHTS_FILE
     config = config_from_dict(meta["config"], ExperimentConfig, source=str(meta_path))
     models = {}
     for entry in meta["models"]:
