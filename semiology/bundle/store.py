@@ -121,8 +121,10 @@ def load_bundle(path: str | Path) -> Bundle:
         raise BundleError(f"{path}: not a model bundle (needs {META_FILE} and {WEIGHTS_FILE}; make one with tools/loso_eval.py --bundle DIR)")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:
         raise BundleError(f"{meta_path}: unreadable bundle description ({exc})") from None
+    if not isinstance(meta, dict):
+        raise BundleError(f"{meta_path}: damaged bundle (the description is not a JSON object); re-create it with tools/loso_eval.py --bundle")
     version = meta.get("bundle_version")
     if version != BUNDLE_VERSION:
         raise BundleError(

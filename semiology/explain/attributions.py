@@ -44,12 +44,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from captum.attr import IntegratedGradients
+from captum.attr import IntegratedGradients, LayerAttribution, LayerGradCam
 
 from semiology.bundle import Bundle, BundledModel, model_inputs, segment_frames, window_probabilities
-from semiology.evaluate.study import STREAM_KEYPOINTS
-from semiology.records import SeizureRecord
 from semiology.layouts import get_layout
+from semiology.models.ensemble import SeedEnsemble
+from semiology.records import SeizureRecord
+from semiology.streams import get_stream
 
 IG_STEPS = 32
 OBJECTIVES = ("log_odds", "logit")
@@ -218,21 +219,17 @@ def joint_readings(attributions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
 def grad_cam(network: torch.nn.Module, inputs: np.ndarray, target: int, objective: str = "log_odds") -> np.ndarray:
     """Grad-CAM over the AGCN's last block: `[N, T, V]`, ReLU of the gradient-weighted feature map.
 
-    The gradient is that of the class's log-odds (default) or raw logit, as for integrated gradients.
-    The map's time axis (shortened by temporal strides) is stretched back to the input's frames.
+    The gradient is that of the class's log-odds (default) or raw logit, as for integrated gradients:
+    captum's `LayerGradCam` on the last block of `explained_output(network, objective)`. The map's
+    time axis (shortened by temporal strides) is stretched back to the input's frames (nearest).
+    A seed ensemble's members' feature maps do not average: its first member is read.
     """
+    if isinstance(network, SeedEnsemble):
+        network = network.first
+    explainer = LayerGradCam(explained_output(network, objective), network.blocks[-1])
     x = torch.from_numpy(np.ascontiguousarray(inputs))
-    pooled, feature_map = network.forward_features(x)
-    feature_map.retain_grad()
-    if objective not in OBJECTIVES:
-        raise ValueError(f"unknown attribution objective {objective!r}; expected one of {OBJECTIVES}")
-    logits = network.fc(pooled)
-    explained = log_odds(logits) if objective == "log_odds" else logits
-    explained[:, target].sum().backward()
-    weights = feature_map.grad.mean(dim=(2, 3), keepdim=True)
-    cam = torch.relu((weights * feature_map).sum(dim=1)).detach()
-    stretched = torch.nn.functional.interpolate(cam[:, None], size=(inputs.shape[2], inputs.shape[3]), mode="nearest")
-    return stretched[:, 0].numpy()
+    cam = explainer.attribute(x, target=target, relu_attributions=True).detach()
+    return LayerAttribution.interpolate(cam, (inputs.shape[2], inputs.shape[3]), interpolate_mode="nearest")[:, 0].numpy()
 
 
 def explain_record(
@@ -252,7 +249,7 @@ def explain_record(
     window_prob, _ = window_probabilities(bundle, model, record, 0, record.num_frames)
     starts = np.round(starts_s * fps).astype(int)
     probability = segment_prob.mean(axis=0) if len(segment_prob) else np.full(len(model.classes), np.nan)
-    keypoints = getattr(record, STREAM_KEYPOINTS[model.stream])
+    keypoints = get_stream(model.stream).keypoints_of(record)
     result = SeizureAttribution(
         seizure_id=record.seizure_id, model=model.name, task=model.task, kind=model.kind, stream=model.stream,
         classes=model.classes, target=target, fps=fps, onset_s=record.onset_s, offset_s=record.offset_s,

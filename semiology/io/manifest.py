@@ -105,6 +105,8 @@ def load_manifest(
             problems.append(f"{name}: missing label column '{task}' (allowed values: {_quoted(allowed)})")
     if not raw_rows:
         problems.append(f"{name}: empty manifest: no seizure rows")
+    if any(column not in columns for column in REQUIRED_COLUMNS):
+        raise ManifestError.from_problems(problems)
 
     label_columns = [c for c in columns if c not in RESERVED_COLUMNS]
     first_row_of: dict[str, int] = {}

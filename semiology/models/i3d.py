@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_weights
 
 from semiology.errors import CheckpointError
 
@@ -193,14 +194,14 @@ def pool_features(mixed_5c: torch.Tensor) -> torch.Tensor:
 
 
 def _folded(unit: Unit3D) -> tuple[torch.Tensor, torch.Tensor]:
-    """`(weight, bias)` of `unit`'s convolution with its eval-mode batch norm folded in."""
+    """`(weight, bias)` of `unit`'s convolution with its eval-mode batch norm folded in (torch's `fuse_conv_bn_weights`)."""
     weight = unit.conv3d.weight.detach()
     bias = unit.conv3d.bias.detach() if unit.conv3d.bias is not None else torch.zeros(weight.shape[0])
     if unit.bn is None:
         return weight.clone(), bias.clone()
     bn = unit.bn
-    scale = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
-    return weight * scale[:, None, None, None, None], bn.bias.detach() + (bias - bn.running_mean) * scale
+    fused_weight, fused_bias = fuse_conv_bn_weights(weight, bias, bn.running_mean, bn.running_var, bn.eps, bn.weight.detach(), bn.bias.detach())
+    return fused_weight.detach(), fused_bias.detach()
 
 
 class _FoldedConv(nn.Module):

@@ -13,6 +13,7 @@ under a quarter of the window gets zeros.
 from __future__ import annotations
 
 import numpy as np
+from scipy.signal import periodogram
 
 from semiology.records import Keypoints
 from semiology.preprocess.snippets import STEPS_PER_SAMPLE, pre_pad, recording_samples, sample_steps
@@ -64,9 +65,7 @@ def step_features(keypoints: Keypoints, centres: np.ndarray, scale: float | None
         centred = windows - _nanmean(windows, axis=1)[:, None]
         amplitude = np.sqrt(np.nansum(_nanmean(centred**2, axis=1), axis=-1))
     filled = np.where(np.isfinite(centred), centred, 0.0)
-    taper = np.hanning(length)[None, :, None, None]
-    power = (np.abs(np.fft.rfft(filled * taper, axis=1)) ** 2).sum(axis=-1) / length  # [S, F, V]
-    frequency = np.fft.rfftfreq(length, d=1.0 / fps)
+    power, frequency = _band_power(filled, fps)
     moving = (frequency >= 0.4) & (frequency <= min(10.0, fps / 2))
     dominant = frequency[moving][np.argmax(power[:, moving], axis=1)]
     bands = [np.log1p(power[:, (frequency >= low) & (frequency <= high)].sum(axis=1)) for low, high in BANDS_HZ.values()]
@@ -75,6 +74,20 @@ def step_features(keypoints: Keypoints, centres: np.ndarray, scale: float | None
     features[visible < MIN_VISIBLE] = 0.0
     features[..., -1] = visible
     return features.reshape(len(centres), -1).astype(np.float32)
+
+
+def _band_power(filled: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Power `[S, F, V]` of Hann-tapered windows `[S, L, V, C]` (summed over coordinates) at frequencies `[F]` 0..fps/2.
+
+    scipy's periodogram, kept on the scale the features have always had, |FFT|^2 / L: two-sided
+    (no bin doubled; its first L // 2 + 1 bins, frequencies taken as magnitudes) and rescaled
+    from `spectrum` scaling (|FFT|^2 / sum(taper)^2).
+    """
+    length = filled.shape[1]
+    taper = np.hanning(length)
+    frequency, spectrum = periodogram(filled, fs=fps, window=taper, detrend=False, return_onesided=False, scaling="spectrum", axis=1)
+    half = length // 2 + 1
+    return spectrum[:, :half].sum(axis=-1) * (taper.sum() ** 2 / length), np.abs(frequency[:half])
 
 
 def _nanmean(values: np.ndarray, axis: int) -> np.ndarray:
