@@ -28,6 +28,7 @@ def loso_eval(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config value, e.g. --set train.epochs=5")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.add_argument("--bundle", type=Path, default=None, metavar="DIR", help="also fit the final models on all subjects with the folds' settings and save a model bundle in DIR")
+    parser.add_argument("--db", default=None, metavar="URL", help="read the seizures and labels from this label store (database URL or SQLite file; sets data.source=store)")
     args = parser.parse_args(argv)
 
     from semiology.bundle.build import run_and_bundle
@@ -39,6 +40,8 @@ def loso_eval(argv: Sequence[str] | None = None) -> int:
         overrides = parse_overrides(args.overrides)
         if args.workers is not None:
             overrides["evaluation.workers"] = args.workers
+        if args.db is not None:
+            overrides.update({"data.source": "store", "data.store": args.db})
         if args.config is None and args.bundle is None:
             runs = run_demo(args.out, overrides, progress=not args.no_progress)
         else:
@@ -93,15 +96,19 @@ def screen(argv: Sequence[str] | None = None) -> int:
     """`tools/screen.py`: run a bundle over many recordings, resumably, into JSON lines, CSV and HTML."""
     parser = argparse.ArgumentParser(prog="screen.py", description="Screen recordings with a model bundle: per-seizure probabilities per sign and a per-window timeline. Reruns skip recordings already in results.jsonl.")
     parser.add_argument("--bundle", type=Path, required=True, help="model bundle folder (tools/loso_eval.py --bundle DIR)")
-    source = parser.add_mutually_exclusive_group(required=True)
+    source = parser.add_mutually_exclusive_group()
     source.add_argument("--manifest", type=Path, help="manifest (CSV/YAML): a 'keypoints' column naming cached records, or ir/rgb/depth videos to extract first")
     source.add_argument("--videos", type=Path, help="a bare folder of videos: refused, since screening needs each recording's onset/offset; list them in a manifest")
     parser.add_argument("--out", type=Path, required=True, help="output folder (results.jsonl, summary.csv, summary.html, timelines/)")
     parser.add_argument("--workers", type=int, default=1, help="recordings screened in parallel processes (default 1)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("--db", default=None, metavar="URL", help="label store (database URL or SQLite file): write every window's predictions into it; without --manifest, screen its seizures")
     args = parser.parse_args(argv)
+    if args.manifest is None and args.videos is None and args.db is None:
+        parser.error("one of the arguments --manifest --videos --db is required")
 
     from semiology.screen.batch import extract_missing, items_from_manifest, run_screen, videos_need_extraction
+    from semiology.store import StoreSource
 
     try:
         if args.videos is not None:
@@ -110,8 +117,9 @@ def screen(argv: Sequence[str] | None = None) -> int:
                 "list the videos in a manifest (columns seizure_id, subject_id, rgb|ir|depth, onset_s, offset_s) and pass --manifest"
                 + (f" ({videos_need_extraction()})" if videos_need_extraction() else "")
             )
-        items = extract_missing(args.manifest, items_from_manifest(args.manifest), args.out, progress=not args.no_progress)
-        summary = run_screen(args.bundle, items, args.out, workers=args.workers, progress=not args.no_progress)
+        rows = args.manifest if args.manifest is not None else StoreSource(args.db)
+        items = extract_missing(rows, items_from_manifest(rows), args.out, progress=not args.no_progress)
+        summary = run_screen(args.bundle, items, args.out, workers=args.workers, progress=not args.no_progress, db=args.db)
     except SemiologyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -119,6 +127,8 @@ def screen(argv: Sequence[str] | None = None) -> int:
         print(f"repaired {summary.results}: dropped a torn last line of {summary.repaired_bytes} bytes left by an interrupted run")
     print(f"{summary.n_total} recordings: {summary.n_ok} screened, {summary.n_error} errors, {summary.n_skipped} already done")
     print(f"results: {summary.results}\nsummary: {summary.files['summary.html']}")
+    if args.db is not None:
+        print(f"window predictions: {args.db}")
     return 0
 
 

@@ -54,11 +54,14 @@ class DataConfig:
     own validation errors surface as config errors naming the file). `cache`: every record in `cache_dir`. `manifest`: the
     rows of `manifest` (CSV/YAML), each with a `keypoints` column naming its cached record;
     subject, timing and labels are taken from the manifest, which is validated first.
+    `store`: the same rows from the label store at `store` (a database URL or a SQLite file,
+    see `semiology.store`), validated with the manifest's rules and messages.
     """
 
-    source: Literal["synthetic", "cache", "manifest"] = "synthetic"
+    source: Literal["synthetic", "cache", "manifest", "store"] = "synthetic"
     cache_dir: str | None = None
     manifest: str | None = None
+    store: str | None = None
     synthetic: CohortSpec = field(default_factory=CohortSpec)
 
 

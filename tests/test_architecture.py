@@ -15,9 +15,10 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "semiology"
 
 STAGES: tuple[tuple[str, ...], ...] = (
-    ("semiology", "semiology.errors", "semiology.records", "semiology.camera", "semiology.engines"),
+    ("semiology", "semiology.errors", "semiology.records", "semiology.camera", "semiology.engines", "semiology.pseudonyms"),
     ("semiology.layouts", "semiology.config"),
     ("semiology.io",),
+    ("semiology.store",),
     ("semiology.synthetic",),
     ("semiology.streams",),
     ("semiology.experiment",),
@@ -154,4 +155,4 @@ def test_the_checks_catch_a_loop_and_an_upward_import() -> None:
     assert find_loops({"a": ["b"], "b": ["c"], "c": ["a"], "d": ["a"]}) == [["a", "b", "c", "a"]]
     assert find_loops({"p": ["p.x"], "p.x": ["q"], "q": []}) == []
     made_up = {"semiology.io.cache": [("semiology.evaluate.study", ["run_study"], 3)], "semiology.evaluate.study": [("semiology.io.cache", ["load_record"], 1)]}
-    assert upward_imports(made_up) == ["semiology.io.cache:3 imports semiology.evaluate.study (stage 12 above its own 2)"]
+    assert upward_imports(made_up) == ["semiology.io.cache:3 imports semiology.evaluate.study (stage 13 above its own 2)"]

@@ -9,6 +9,7 @@ from semiology.experiment import DataConfig
 from semiology.io.cache import load_record
 from semiology.io.sources import as_source
 from semiology.records import SeizureRecord
+from semiology.store import StoreSource
 from semiology.synthetic import make_cohort
 
 
@@ -24,7 +25,7 @@ def load_study_records(
     """
     if data.source == "synthetic":
         return make_cohort(data.synthetic, workers), True
-    if data.source == "manifest":
+    if data.source in ("manifest", "store"):
         return _records_from_manifest(data, source, label_values or {})
     if not data.cache_dir:
         raise ConfigError(f"{source}: data.cache_dir is required when data.source is 'cache'")
@@ -45,20 +46,27 @@ def load_study_records(
 
 
 def _records_from_manifest(data: DataConfig, source: str, label_values: dict[str, tuple[str, ...]]) -> tuple[list[SeizureRecord], bool]:
-    """Records named by a validated manifest; the manifest's ids, times and labels win."""
-    if not data.manifest:
+    """Records named by a validated manifest (or the label store's rows); the manifest's ids, times and labels win."""
+    if data.source == "store":
+        if not data.store:
+            raise ConfigError(f"{source}: data.store is required when data.source is 'store'")
+        row_source = StoreSource(data.store)
+        name = row_source.name
+    elif not data.manifest:
         raise ConfigError(f"{source}: data.manifest is required when data.source is 'manifest'")
-    rows = as_source(data.manifest).rows(label_values=label_values)
+    else:
+        row_source, name = as_source(data.manifest), data.manifest
+    rows = row_source.rows(label_values=label_values)
     records, problems = [], []
     for row in rows:
         path = row.paths.get("keypoints")
         if path is None:
-            problems.append(f"{data.manifest}: row {row.row_number} (seizure_id {row.seizure_id!r}): column 'keypoints': no cached record named")
+            problems.append(f"{name}: row {row.row_number} (seizure_id {row.seizure_id!r}): column 'keypoints': no cached record named")
             continue
         try:
             record = load_record(path)
         except CacheError as error:
-            problems.append(f"{data.manifest}: row {row.row_number} (seizure_id {row.seizure_id!r}): {error}")
+            problems.append(f"{name}: row {row.row_number} (seizure_id {row.seizure_id!r}): {error}")
             continue
         record.seizure_id, record.subject_id = row.seizure_id, row.subject_id
         record.onset_s, record.offset_s, record.generalisation_s = row.onset_s, row.offset_s, row.generalisation_s

@@ -29,6 +29,7 @@ from semiology.records import SeizureRecord
 from semiology.screen.predict import screen_record
 from semiology.screen.report import plot_timeline, summary_rows, write_summary_html, write_summary_tables
 from semiology.screen.results import ResultsLog
+from semiology.store.predictions import write_screening
 
 RESULTS_FILE = "results.jsonl"
 TIMELINE_DIR = "timelines"
@@ -158,8 +159,14 @@ def _rows(pending: Sequence[ScreenItem], bundle_path: Path, bundle: Bundle, out_
         yield from pool.map(screen_item, pending, chunksize=1)
 
 
-def run_screen(bundle_path: Path, items: Sequence[ScreenItem], out_dir: Path, workers: int = 1, progress: bool = True) -> ScreenSummary:
-    """Screen `items` with the bundle at `bundle_path` into `out_dir`, resuming from its results file."""
+def run_screen(
+    bundle_path: Path, items: Sequence[ScreenItem], out_dir: Path, workers: int = 1, progress: bool = True, db: str | None = None
+) -> ScreenSummary:
+    """Screen `items` with the bundle at `bundle_path` into `out_dir`, resuming from its results file.
+
+    With `db` (a label store), every window's probabilities of every screened recording are also
+    written into the store (`semiology.store.predictions`), replacing what this bundle wrote before.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     bundle = load_bundle(bundle_path)
@@ -176,6 +183,8 @@ def run_screen(bundle_path: Path, items: Sequence[ScreenItem], out_dir: Path, wo
     finally:
         torch.set_num_threads(threads)
     rows = [log.rows[item.seizure_id] for item in items]
+    if db is not None:
+        write_screening(db, bundle.meta, {name: model.classes for name, model in bundle.models.items()}, rows)
     flat = summary_rows(bundle, rows)
     files = write_summary_tables(flat, out_dir)
     timelines = {row["seizure_id"]: row["timeline_png"] for row in rows if row.get("timeline_png")}

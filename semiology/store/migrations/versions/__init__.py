@@ -1,0 +1,1 @@
+"""One module per schema revision; Alembic reads them in the order their `down_revision`s give."""
