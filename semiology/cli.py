@@ -94,7 +94,12 @@ def explain(argv: Sequence[str] | None = None) -> int:
 
 def screen(argv: Sequence[str] | None = None) -> int:
     """`tools/screen.py`: run a bundle over many recordings, resumably, into JSON lines, CSV and HTML."""
-    parser = argparse.ArgumentParser(prog="screen.py", description="Screen recordings with a model bundle: per-seizure probabilities per sign and a per-window timeline. Reruns skip recordings already in results.jsonl.")
+    parser = argparse.ArgumentParser(
+        prog="screen.py",
+        description="Screen recordings with a model bundle: per-seizure probabilities per sign and a per-window timeline. Reruns skip recordings "
+        "already in results.jsonl and screen again those whose bundle, keypoints, times or labels changed. Exit status: 0 all screened, "
+        "1 some recordings failed (listed), 2 bad input (nothing screened).",
+    )
     parser.add_argument("--bundle", type=Path, required=True, help="model bundle folder (tools/loso_eval.py --bundle DIR)")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--manifest", type=Path, help="manifest (CSV/YAML): a 'keypoints' column naming cached records, or ir/rgb/depth videos to extract first")
@@ -126,10 +131,14 @@ def screen(argv: Sequence[str] | None = None) -> int:
     if summary.repaired_bytes:
         print(f"repaired {summary.results}: dropped a torn last line of {summary.repaired_bytes} bytes left by an interrupted run")
     print(f"{summary.n_total} recordings: {summary.n_ok} screened, {summary.n_error} errors, {summary.n_skipped} already done")
+    for reason, count in summary.rescreened.items():
+        print(f"{count} screened again: {reason}")
     print(f"results: {summary.results}\nsummary: {summary.files['summary.html']}")
     if args.db is not None:
         print(f"window predictions: {args.db}")
-    return 0
+    for seizure_id, reason in summary.failures:
+        print(f"failed: {seizure_id}: {reason}", file=sys.stderr)
+    return 1 if summary.failures else 0
 
 
 def extract_i3d(argv: Sequence[str] | None = None) -> int:

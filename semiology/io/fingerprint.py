@@ -43,3 +43,12 @@ def inputs_hash(fields: Mapping[str, Any], files: Mapping[str, str | Path]) -> s
     """SHA-256 of some named values (a manifest row's times and labels) and the fingerprints of some named files."""
     payload = {"fields": {key: fields[key] for key in sorted(fields)}, "files": {key: file_fingerprint(files[key]) for key in sorted(files)}}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def file_sha256(path: str | Path, chunk_bytes: int = SAMPLE_BYTES) -> str:
+    """SHA-256 of a whole file's content (for small files whose every byte matters, such as a model bundle)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(chunk_bytes), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -10,7 +10,9 @@ manifest order. At the end: `summary.csv` (and `summary.parquet` with pyarrow), 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib.util
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +22,11 @@ import torch
 from tqdm import tqdm
 
 from semiology.bundle import Bundle, load_bundle
+from semiology.bundle.store import META_FILE, WEIGHTS_FILE
 from semiology.engines.pool import worker_pool
 from semiology.errors import SemiologyError
 from semiology.io.cache import cache_path, load_record
+from semiology.io.fingerprint import file_sha256, inputs_hash
 from semiology.io.manifest import VIDEO_MODALITIES
 from semiology.io.sources import RowSource, as_source
 from semiology.records import SeizureRecord
@@ -61,6 +65,8 @@ class ScreenSummary:
     n_error: int
     n_skipped: int
     repaired_bytes: int
+    rescreened: dict[str, int] = field(default_factory=dict)
+    failures: list[tuple[str, str]] = field(default_factory=list)
 
 
 def items_from_manifest(path: RowSource | str | Path) -> list[ScreenItem]:
@@ -171,17 +177,22 @@ def run_screen(
     out_dir.mkdir(parents=True, exist_ok=True)
     bundle = load_bundle(bundle_path)
     log = ResultsLog(out_dir / RESULTS_FILE)
-    pending = [item for item in items if item.seizure_id not in log]
+    made_by = {"bundle": bundle_digest(bundle_path)}
+    reasons = {item.seizure_id: _stale(log.rows.get(item.seizure_id), made_by["bundle"], item_digest(item)) for item in items}
+    pending = [item for item in items if reasons[item.seizure_id] is not None]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         with tqdm(total=len(items), initial=len(items) - len(pending), desc="screening", unit="recording", disable=not progress) as bar:
-            for row in _rows(pending, Path(bundle_path), bundle, out_dir, workers):
+            for item, row in zip(pending, _rows(pending, Path(bundle_path), bundle, out_dir, workers), strict=True):
+                row = {**row, "inputs": {**made_by, "item": item_digest(item)}}
                 log.append(row)
                 bar.set_postfix_str(f"{row['seizure_id']}: {row['status']}")
                 bar.update()
     finally:
         torch.set_num_threads(threads)
+    if log.superseded:
+        log.compact()
     rows = [log.rows[item.seizure_id] for item in items]
     if db is not None:
         write_screening(db, bundle.meta, {name: model.classes for name, model in bundle.models.items()}, rows)
@@ -190,5 +201,35 @@ def run_screen(
     timelines = {row["seizure_id"]: row["timeline_png"] for row in rows if row.get("timeline_png")}
     files["summary.html"] = write_summary_html(bundle, flat, timelines, out_dir)
     n_ok = sum(row["status"] == "ok" for row in rows)
+    rescreened = Counter(reason for reason in reasons.values() if reason not in (None, "new"))
+    failures = [(row["seizure_id"], row.get("error", "")) for row in rows if row["status"] != "ok"]
     return ScreenSummary(results=log.path, files=files, n_total=len(rows), n_ok=n_ok, n_error=len(rows) - n_ok,
-                         n_skipped=len(items) - len(pending), repaired_bytes=log.repaired_bytes)
+                         n_skipped=len(items) - len(pending), repaired_bytes=log.repaired_bytes, rescreened=dict(sorted(rescreened.items())),
+                         failures=failures)
+
+
+def bundle_digest(bundle_path: Path) -> str:
+    """SHA-256 of a bundle's description and weights: a retrained or edited bundle has another."""
+    digest = hashlib.sha256()
+    for name in (META_FILE, WEIGHTS_FILE):
+        digest.update(file_sha256(Path(bundle_path) / name).encode())
+    return digest.hexdigest()
+
+
+def item_digest(item: ScreenItem) -> str:
+    """What a screened row depends on besides the bundle: the item's times and labels and its keypoints file."""
+    fields = {"seizure_id": item.seizure_id, "subject_id": item.subject_id, "onset_s": item.onset_s, "offset_s": item.offset_s,
+              "generalisation_s": item.generalisation_s, "labels": dict(sorted(item.labels.items()))}
+    return inputs_hash(fields, {"keypoints": item.keypoints} if item.keypoints is not None else {})
+
+
+def _stale(row: dict[str, Any] | None, bundle: str, item: str) -> str | None:
+    """Why a recording must be screened (again): `new`, `bundle changed`, `inputs changed`; None when its row stands."""
+    if row is None:
+        return "new"
+    made_by = row.get("inputs") or {}
+    if made_by.get("bundle") != bundle:
+        return "bundle changed"
+    if made_by.get("item") != item:
+        return "inputs changed"
+    return None

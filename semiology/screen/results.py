@@ -3,8 +3,9 @@
 Each row is written as one `write` of a complete line followed by `flush` and `fsync`, so a
 run killed at any moment leaves every finished row on disk and at most one torn last line.
 Opening the file again detects a torn last line (no newline, or not valid JSON), cuts it
-off and reports it; the ids already present are skipped by the rerun, so each recording ends
-with exactly one row.
+off and reports it. A recording screened again (its inputs or the bundle changed) appends a
+newer row; the last row of an id is the one that counts, and `compact` rewrites the file
+(atomically) with that row alone, so each recording ends with exactly one row.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from semiology.errors import SemiologyError
+from semiology.io.atomic import atomic_path
 
 
 class ResultsFileError(SemiologyError):
@@ -28,6 +30,7 @@ class ResultsLog:
         self.path = Path(path)
         self.rows: dict[str, dict[str, Any]] = {}
         self.repaired_bytes = 0
+        self.superseded = 0
         self._load()
 
     def _load(self) -> None:
@@ -46,6 +49,7 @@ class ResultsLog:
                     torn = True
                     break
                 raise ResultsFileError(f"{self.path}: line {number} is not valid JSON ({exc}); the file is damaged beyond a torn last line") from None
+            self.superseded += row["seizure_id"] in self.rows
             self.rows[row["seizure_id"]] = row
         if torn:
             self.repaired_bytes = len(data) - complete
@@ -65,4 +69,11 @@ class ResultsLog:
             handle.write(line)
             handle.flush()
             os.fsync(handle.fileno())
+        self.superseded += row["seizure_id"] in self.rows
         self.rows[row["seizure_id"]] = row
+
+    def compact(self) -> None:
+        """Rewrite the file atomically with the last row of each recording only (after rows were superseded)."""
+        with atomic_path(self.path) as temporary:
+            temporary.write_bytes(b"".join((json.dumps(row, sort_keys=True, allow_nan=True) + "\n").encode("utf-8") for row in self.rows.values()))
+        self.superseded = 0
