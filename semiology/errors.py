@@ -47,3 +47,7 @@ class VideoError(SemiologyError):
 
 class CheckpointError(SemiologyError):
     """Pretrained weights that cannot be used: a missing file, a wrong checksum, wrong keys or shapes."""
+
+
+class DataWarning(UserWarning):
+    """Data a run went past rather than stop for (a recording where nobody was found): named in the message, never silent."""

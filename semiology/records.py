@@ -47,6 +47,11 @@ class Keypoints:
     def num_joints(self) -> int:
         return int(self.coords.shape[1])
 
+    def has_detections(self) -> bool:
+        """Whether any frame holds a detected joint (finite coordinates, confidence above 0): False when nobody was found."""
+        seen = np.isfinite(self.coords).all(axis=-1) & (self.confidence > 0)
+        return bool(seen.any())
+
 
 @dataclass
 class SeizureRecord:

@@ -28,11 +28,13 @@ def prepare_record(bundle: Bundle, record: SeizureRecord) -> SeizureRecord:
 
 
 def check_record(model: BundledModel, record: SeizureRecord) -> None:
-    """Raise a BundleError when `record` lacks what `model` reads or has another layout."""
+    """Raise a BundleError when `record` lacks what `model` reads, shows nobody, or has another layout."""
     stream = get_stream(model.stream)
     keypoints = stream.keypoints_of(record)
     if keypoints is None:
         raise BundleError(f"seizure {record.seizure_id}: no {stream.keypoints} keypoints, which model {model.name!r} needs")
+    if not keypoints.has_detections():
+        raise BundleError(f"seizure {record.seizure_id}: nobody in the recording: every {model.stream} keypoint is missing (NaN or confidence 0) in all {keypoints.num_frames} frames")
     if (model.reads_keypoints or model.keypoints) and keypoints.layout != model.layout:
         raise BundleError(f"seizure {record.seizure_id}: {model.stream} keypoints in layout {keypoints.layout!r}, model {model.name!r} expects {model.layout!r}")
     if model.kind == "tcn" and stream.features_of(record) is None:

@@ -9,7 +9,6 @@ from semiology.experiment import DataConfig
 from semiology.io.cache import load_record
 from semiology.io.sources import as_source
 from semiology.records import SeizureRecord
-from semiology.store import StoreSource
 from semiology.synthetic import make_cohort
 
 
@@ -48,6 +47,8 @@ def load_study_records(
 def _records_from_manifest(data: DataConfig, source: str, label_values: dict[str, tuple[str, ...]]) -> tuple[list[SeizureRecord], bool]:
     """Records named by a validated manifest (or the label store's rows); the manifest's ids, times and labels win."""
     if data.source == "store":
+        from semiology.store import StoreSource  # SQLAlchemy is loaded only by studies that read a store
+
         if not data.store:
             raise ConfigError(f"{source}: data.store is required when data.source is 'store'")
         row_source = StoreSource(data.store)

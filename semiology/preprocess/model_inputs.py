@@ -8,12 +8,13 @@ from the experiment's `windows:` section and `agcn.bones`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from semiology.errors import ConfigError
+from semiology.errors import ConfigError, DataWarning
 from semiology.experiment import ExperimentConfig, TaskConfig
 from semiology.layouts import get_layout
 from semiology.preprocess.view import align_to_body_frame
@@ -91,16 +92,28 @@ def build_stream_windows(records: Sequence[SeizureRecord], task: TaskConfig, str
 
     Records must already be at `config.windows.target_fps` (see `resample_record`). Both the
     keypoint and the appearance inputs come from the same windows, so a teacher and a student
-    see the same moments.
+    see the same moments. Records are checked at the door: keypoints of another layout than the
+    others' stop the study (one ConfigError naming the seizures of each layout); a recording
+    where nobody was found is left out with a `DataWarning` naming it.
     """
     fps = config.windows.target_fps
     keypoints, features, labels, owners, starts = [], [], [], [], []
-    for index, record in enumerate(records):
-        label = record.labels.get(task.name)
-        if label not in task.classes:
-            continue
-        if get_stream(stream).keypoints_of(record) is None:
+    labelled = [(index, record) for index, record in enumerate(records) if record.labels.get(task.name) in task.classes]
+    layouts: dict[str, list[str]] = {}
+    for _, record in labelled:
+        stream_keypoints = get_stream(stream).keypoints_of(record)
+        if stream_keypoints is None:
             raise ConfigError(f"seizure {record.seizure_id}: no {stream} keypoints for task {task.name!r}")
+        layouts.setdefault(stream_keypoints.layout, []).append(record.seizure_id)
+    if len(layouts) > 1:
+        listed = "; ".join(f"{layout}: {', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''} ({len(ids)})" for layout, ids in layouts.items())
+        raise ConfigError(f"stream {stream!r} of task {task.name!r}: the records' keypoints come in {len(layouts)} layouts ({listed}); extract them all with one body_layout")
+    for index, record in labelled:
+        label = record.labels[task.name]
+        stream_keypoints = get_stream(stream).keypoints_of(record)
+        if not stream_keypoints.has_detections():
+            warnings.warn(f"seizure {record.seizure_id}: nobody in the recording (every {stream} keypoint is missing): left out of task {task.name!r}", DataWarning, stacklevel=2)
+            continue
         if config.windows.segment == "ictal":
             first, last = int(round(record.onset_s * fps)), int(round(record.offset_s * fps))
         else:
