@@ -108,11 +108,14 @@ def screen(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="recordings screened in parallel processes (default 1)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument("--db", default=None, metavar="URL", help="label store (database URL or SQLite file): write every window's predictions into it; without --manifest, screen its seizures")
+    parser.add_argument("--allow-column", action="append", default=[], metavar="NAME", help="accept a manifest label column whose name looks identifying (names, birth dates, hospital numbers are refused)")
+    parser.add_argument("--ids-are-pseudonyms", action="store_true", help="the manifest's subject ids already are pseudonyms (e.g. exported from the label store): keep them (otherwise they are pseudonymised with this site's secret)")
     args = parser.parse_args(argv)
     if args.manifest is None and args.videos is None and args.db is None:
         parser.error("one of the arguments --manifest --videos --db is required")
 
     from semiology.screen.batch import extract_missing, items_from_manifest, run_screen, videos_need_extraction
+    from semiology.io.sources import as_source
     from semiology.store import StoreSource
 
     try:
@@ -122,7 +125,7 @@ def screen(argv: Sequence[str] | None = None) -> int:
                 "list the videos in a manifest (columns seizure_id, subject_id, rgb|ir|depth, onset_s, offset_s) and pass --manifest"
                 + (f" ({videos_need_extraction()})" if videos_need_extraction() else "")
             )
-        rows = args.manifest if args.manifest is not None else StoreSource(args.db)
+        rows = as_source(args.manifest, args.allow_column, args.ids_are_pseudonyms) if args.manifest is not None else StoreSource(args.db)
         items = extract_missing(rows, items_from_manifest(rows), args.out, progress=not args.no_progress)
         summary = run_screen(args.bundle, items, args.out, workers=args.workers, progress=not args.no_progress, db=args.db)
     except SemiologyError as error:

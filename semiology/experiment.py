@@ -55,13 +55,19 @@ class DataConfig:
     rows of `manifest` (CSV/YAML), each with a `keypoints` column naming its cached record;
     subject, timing and labels are taken from the manifest, which is validated first.
     `store`: the same rows from the label store at `store` (a database URL or a SQLite file,
-    see `semiology.store`), validated with the manifest's rules and messages.
+    see `semiology.store`), validated with the manifest's rules and messages. A manifest's
+    subject ids are pseudonymised with this site's secret as they are read (see
+    `semiology.io.sources`), unless `subject_ids_are_pseudonyms` says they already are (a
+    manifest exported from the label store); `allow_columns` accepts label columns whose names
+    look identifying.
     """
 
     source: Literal["synthetic", "cache", "manifest", "store"] = "synthetic"
     cache_dir: str | None = None
     manifest: str | None = None
     store: str | None = None
+    subject_ids_are_pseudonyms: bool = False
+    allow_columns: tuple[str, ...] = ()
     synthetic: CohortSpec = field(default_factory=CohortSpec)
 
 

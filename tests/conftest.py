@@ -1,11 +1,13 @@
-"""Shared test settings: one torch thread (the machines are shared), and the real-data folder."""
+"""Shared test settings: one torch thread (the machines are shared), a site secret of the tests' own, and the real-data folder."""
 
+import os
 from pathlib import Path
 
 import pytest
 import torch
 
 torch.set_num_threads(1)
+os.environ.setdefault("SEMIOLOGY_SITE_SECRET", "the test suite's site secret")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

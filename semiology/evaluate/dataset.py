@@ -56,7 +56,7 @@ def _records_from_manifest(data: DataConfig, source: str, label_values: dict[str
     elif not data.manifest:
         raise ConfigError(f"{source}: data.manifest is required when data.source is 'manifest'")
     else:
-        row_source, name = as_source(data.manifest), data.manifest
+        row_source, name = as_source(data.manifest, data.allow_columns, data.subject_ids_are_pseudonyms), data.manifest
     rows = row_source.rows(label_values=label_values)
     records, problems = [], []
     for row in rows:

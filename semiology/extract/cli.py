@@ -22,14 +22,18 @@ def extract_keypoints(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=None, help="extraction YAML (default: the built-in defaults)")
     parser.add_argument("--force", action="store_true", help="extract again even where an up-to-date cache exists")
     parser.add_argument("--no-progress", action="store_true", help="hide the per-recording progress bars")
+    parser.add_argument("--allow-column", action="append", default=[], metavar="NAME", help="accept a manifest label column whose name looks identifying (names, birth dates, hospital numbers are refused)")
+    parser.add_argument("--ids-are-pseudonyms", action="store_true", help="the manifest's subject ids already are pseudonyms (e.g. exported from the label store): keep them (otherwise they are pseudonymised with this site's secret)")
     args = parser.parse_args(argv)
 
     from semiology.extract.batch import SUMMARY_FILE, format_summary, run_extraction
     from semiology.extract.config import load_extraction_config
+    from semiology.io.sources import as_source
 
     try:
         config = load_extraction_config(args.config)
-        results = run_extraction(args.manifest, args.out, config, progress=not args.no_progress, force=args.force)
+        rows = as_source(args.manifest, args.allow_column, args.ids_are_pseudonyms)
+        results = run_extraction(rows, args.out, config, progress=not args.no_progress, force=args.force)
     except SemiologyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

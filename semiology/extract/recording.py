@@ -162,7 +162,7 @@ def build_record(
         body_features=features.get("body"),
         face_features=features.get("face"),
         meta={
-            "videos": {kind: str(path) for kind, path in row.paths.items()},
+            "modalities": sorted(kind for kind in row.paths if kind != "keypoints"),
             "roi_px": None if output.roi is None else output.roi.as_array().tolist(),
             "roi_from_frame": output.roi_from_frame,
             "detectors": dict(sources),

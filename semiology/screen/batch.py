@@ -80,7 +80,7 @@ def items_from_manifest(path: RowSource | str | Path) -> list[ScreenItem]:
     ]
 
 
-def extract_missing(manifest: Path, items: Sequence[ScreenItem], out_dir: Path, progress: bool = True) -> list[ScreenItem]:
+def extract_missing(manifest: RowSource | str | Path, items: Sequence[ScreenItem], out_dir: Path, progress: bool = True) -> list[ScreenItem]:
     """Give items that name videos but no cached keypoints the cache files of the extraction pipeline.
 
     Runs `semiology.extract` over the manifest into `out_dir/cache` (its own cache check makes

@@ -4,7 +4,7 @@ Import (`import_manifest`) reads a manifest with `semiology.io.manifest.load_man
 validation and messages as every other tool), then refuses anything that would put a patient
 identifier into the store:
 
-- identifying columns (`vocabulary.IDENTIFYING_COLUMNS`: names, birth dates, hospital numbers,
+- identifying columns (`semiology.pseudonyms.IDENTIFYING_COLUMNS`: names, birth dates, hospital numbers,
   addresses...) unless told to leave them out (`drop_identifying`), and then they are not stored;
 - a subject identifier repeated in the row's seizure id, a path or a label value (a folder named
   after the hospital number), named by row and column only, never by value.
@@ -36,12 +36,12 @@ from sqlalchemy.orm import Session, selectinload
 from semiology.errors import CacheError, ManifestError
 from semiology.io.cache import load_record
 from semiology.io.manifest import MODALITIES, MODALITY_EXTENSIONS, ManifestRow, load_manifest, write_manifest
-from semiology.pseudonyms import pseudonym
+from semiology.pseudonyms import identifying_columns, pseudonym
 from semiology.store.accounts import check_site_secret, get_site, get_user
 from semiology.store.database import Store, database_url, display_name, open_store
 from semiology.store.errors import IdentifierError, StoreError
 from semiology.store.schema import Patient, Recording, Seizure, Site, TaskLabel, User
-from semiology.store.vocabulary import EVENT_KIND_COLUMN, EVENT_KIND_KEYS, SEIZURE_TYPE_COLUMN, SEIZURE_TYPE_KEYS, identifying_columns
+from semiology.store.vocabulary import EVENT_KIND_COLUMN, EVENT_KIND_KEYS, SEIZURE_TYPE_COLUMN, SEIZURE_TYPE_KEYS
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,6 @@ and every running store agrees on the list. The lists here are check constraints
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 ROLES: tuple[str, ...] = ("annotator", "reviewer", "admin")
@@ -76,32 +75,6 @@ SEIZURE_TYPE_COLUMN = "ilae_seizure_type"
 """The manifest column holding the ILAE 2025 seizure type (a stored field, not a free task label)."""
 EVENT_KIND_COLUMN = "event_kind"
 """The manifest column saying whether the event was epileptic (a stored field, not a free task label)."""
-
-IDENTIFYING_COLUMNS: tuple[str, ...] = (
-    "name", "patient_name", "patientname", "full_name", "first_name", "firstname", "given_name", "last_name", "lastname",
-    "surname", "family_name", "middle_name", "initials", "birth_date", "birthdate", "date_of_birth", "dob", "birthday",
-    "hospital_number", "hospital_no", "hospital_id", "mrn", "medical_record_number", "record_number", "patient_number",
-    "patient_id", "nhs_number", "insurance_number", "social_security_number", "ssn", "national_id", "personal_number",
-    "address", "street", "postcode", "postal_code", "zip", "zip_code", "city", "phone", "telephone", "mobile", "email",
-    "e_mail", "admission_date", "discharge_date", "date_of_death",
-)
-"""Column names (compared after lower-casing and turning every run of other characters into `_`)
-that hold a patient identifier. An import refuses a manifest with any of them unless told to
-leave them out; they are never stored."""
-
-_NON_WORD = re.compile(r"[^a-z0-9]+")
-
-
-def normalised_column(name: str) -> str:
-    """`name` lower-cased with every run of characters other than letters and digits made one `_`."""
-    return _NON_WORD.sub("_", name.lower()).strip("_")
-
-
-def identifying_columns(columns: list[str] | tuple[str, ...]) -> list[str]:
-    """The columns among `columns` whose (normalised) name is in `IDENTIFYING_COLUMNS`, in their order."""
-    listed = set(IDENTIFYING_COLUMNS)
-    return [column for column in columns if normalised_column(column) in listed]
-
 
 def term_of(terms: tuple[Term, ...], key: str) -> Term:
     """The entry of `terms` with `key` (a KeyError names the allowed keys)."""

@@ -17,6 +17,7 @@ from semiology.extract.cli import extract_keypoints
 from semiology.extract.config import ExtractionConfig
 from semiology.io.cache import cache_path, load_record
 from semiology.io.video import open_video
+from semiology.pseudonyms import subject_pseudonym
 
 FAST = config_from_dict({"crops": {"features": False}, "roi": {"frames": 5}}, ExtractionConfig)
 GOOD_FRAMES = 30
@@ -128,7 +129,7 @@ def test_a_person_appearing_after_frame_100_is_found(batch) -> None:
 def test_good_record_holds_every_stream_in_the_project_layouts(batch) -> None:
     _, out, _ = batch
     record = load_record(cache_path(out, "good"))
-    assert record.subject_id == "A" and record.labels == {"seizure_type": "focal"} and record.fps == 30
+    assert record.subject_id == subject_pseudonym("A") and record.labels == {"seizure_type": "focal"} and record.fps == 30
     assert record.body_2d.layout == "upper_body_11" and record.body_2d.coords.shape == (GOOD_FRAMES, 11, 2)
     assert "mediapipe_pose" in record.body_2d.source
     assert record.face_2d is not None and record.face_2d.coords.shape == (GOOD_FRAMES, 23, 2)

@@ -63,7 +63,7 @@ def test_a_study_from_the_store_equals_the_study_from_its_exported_manifest(stor
     config_file.write_text(yaml.safe_dump(study({"source": "manifest", "manifest": str(tmp_path / "no-such-manifest.csv")})))
     assert loso_eval(["--config", str(config_file), "--db", db_url, "--out", str(tmp_path / "from_store"), "--no-progress"]) == 0
     capsys.readouterr()
-    config = config_from_dict(study({"source": "manifest", "manifest": str(exported)}), ExperimentConfig, source="test")
+    config = config_from_dict(study({"source": "manifest", "manifest": str(exported), "subject_ids_are_pseudonyms": True}), ExperimentConfig, source="test")
     check_experiment(config, "test")
     run_experiment(config, tmp_path / "from_manifest", source="test", progress=False)
 
