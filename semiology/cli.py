@@ -114,8 +114,8 @@ def screen(argv: Sequence[str] | None = None) -> int:
     if args.manifest is None and args.videos is None and args.db is None:
         parser.error("one of the arguments --manifest --videos --db is required")
 
-    from semiology.screen.batch import extract_missing, items_from_manifest, run_screen, videos_need_extraction
     from semiology.io.sources import as_source
+    from semiology.screen.batch import extract_missing, items_from_manifest, run_screen, videos_need_extraction
     from semiology.store import StoreSource
 
     try:
@@ -163,7 +163,7 @@ def extract_i3d(argv: Sequence[str] | None = None) -> int:
     from semiology.config import config_hash
     from semiology.evaluate.dataset import load_study_records
     from semiology.experiment import DataConfig
-    from semiology.extract.snippets import extract_batch, i3d_sample_features, kinematic_record_features, manifest_records, read_frames
+    from semiology.extract.snippets import extract_batch, i3d_sample_features, kinematic_record_features, manifest_records, read_frames, video_inputs_hash
     from semiology.models.i3d import fast_extractor, load_i3d_checkpoint
 
     settings = {"overlap": args.overlap, "encoder": "kinematic" if args.keypoints else "i3d"}
@@ -182,7 +182,8 @@ def extract_i3d(argv: Sequence[str] | None = None) -> int:
                 frames, fps = read_frames(paths[record.seizure_id], args.kind, record.fps)
                 return i3d_sample_features(extractor, frames, fps, record.onset_s, record.offset_s, args.overlap, args.fit, args.size)
 
-            summary = extract_batch([record for record, _ in jobs], encode, args.out, config_hash(settings), not args.no_progress, len(jobs))
+            summary = extract_batch([record for record, _ in jobs], encode, args.out, config_hash(settings), not args.no_progress, len(jobs),
+                                    inputs=lambda record: video_inputs_hash(record, paths[record.seizure_id]))
     except SemiologyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -7,6 +7,8 @@ cannot be read or encoded is reported and the batch goes on.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +18,8 @@ import torch
 from tqdm import tqdm
 
 from semiology.errors import ManifestError, SemiologyError
-from semiology.io.cache import cache_path, is_cached
+from semiology.io.cache import cache_path, stale_reason
+from semiology.io.fingerprint import inputs_hash
 from semiology.io.snippet_cache import save_sample_features
 from semiology.io.sources import RowSource, as_source
 from semiology.io.video import open_video
@@ -69,6 +72,8 @@ def kinematic_record_features(record: SeizureRecord, overlap: bool = False) -> S
     keypoints = record.body_3d if record.body_3d is not None else record.body_2d
     if keypoints is None:
         raise SemiologyError(f"seizure {record.seizure_id}: no body keypoints")
+    if not keypoints.has_detections():
+        raise SemiologyError(f"seizure {record.seizure_id}: nobody in the recording: every body keypoint is missing (NaN or confidence 0)")
     return kinematic_sample_features(keypoints, record.onset_s, record.offset_s, overlap)
 
 
@@ -88,21 +93,47 @@ def extract_batch(
     config_hash: str,
     progress: bool = True,
     total: int | None = None,
+    inputs: Callable[[SeizureRecord], str] | None = None,
 ) -> ExtractionSummary:
-    """Encode each record and write its features to `cache_dir`, resumably; failures are collected."""
+    """Encode each record and write its features to `cache_dir`, resumably; failures are collected.
+
+    A cached feature file is reused only when made with `config_hash` from the same inputs:
+    `inputs(record)` hashes what the features are computed from (default `record_inputs_hash`:
+    the record's times, labels and keypoint arrays; for video features, the video's fingerprint).
+    """
     summary = ExtractionSummary()
+    inputs = inputs or record_inputs_hash
     for record in tqdm(records, total=total, desc="snippet features", unit="seizure", disable=not progress):
-        if is_cached(cache_path(cache_dir, record.seizure_id), config_hash):
+        made_from = inputs(record)
+        if stale_reason(cache_path(cache_dir, record.seizure_id), config_hash, made_from) is None:
             summary.skipped.append(record.seizure_id)
             continue
         try:
             samples = encode(record)
-            save_sample_features(record, samples, cache_dir, config_hash)
+            save_sample_features(record, samples, cache_dir, config_hash, input_hash=made_from)
         except (SemiologyError, OSError, ValueError, RuntimeError) as error:
             summary.failed.append((record.seizure_id, f"{type(error).__name__}: {error}"))
             continue
         summary.written.append(record.seizure_id)
     return summary
+
+
+def record_inputs_hash(record: SeizureRecord) -> str:
+    """SHA-256 of what kinematic features are computed from: the record's times, labels and keypoint arrays."""
+    digest = hashlib.sha256(json.dumps([record.seizure_id, record.subject_id, record.onset_s, record.offset_s, record.generalisation_s,
+                                        sorted(record.labels.items())]).encode())
+    for keypoints in (record.body_2d, record.body_3d):
+        if keypoints is not None:
+            digest.update(keypoints.layout.encode())
+            digest.update(np.ascontiguousarray(keypoints.coords).tobytes())
+            digest.update(np.ascontiguousarray(keypoints.confidence).tobytes())
+    return digest.hexdigest()
+
+
+def video_inputs_hash(record: SeizureRecord, video: Path) -> str:
+    """What video features are computed from: the record's times and the video's fingerprint."""
+    fields = {"seizure_id": record.seizure_id, "fps": record.fps, "onset_s": record.onset_s, "offset_s": record.offset_s}
+    return inputs_hash(fields, {"video": video})
 
 
 def manifest_records(manifest: RowSource | str | Path, kind: str) -> list[tuple[SeizureRecord, Path]]:

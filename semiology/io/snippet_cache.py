@@ -18,7 +18,7 @@ from semiology.io.cache import cache_path, load_record, save_record
 from semiology.records import SampleFeatures, SeizureRecord
 
 
-def save_sample_features(record: SeizureRecord, samples: SampleFeatures, cache_dir: str | Path, config_hash: str) -> Path:
+def save_sample_features(record: SeizureRecord, samples: SampleFeatures, cache_dir: str | Path, config_hash: str, input_hash: str | None = None) -> Path:
     """Write `samples` of `record` (ids, times, labels kept) to its file in `cache_dir`."""
     feature_record = dataclasses.replace(
         record,
@@ -40,7 +40,7 @@ def save_sample_features(record: SeizureRecord, samples: SampleFeatures, cache_d
             },
         },
     )
-    return save_record(feature_record, cache_path(cache_dir, record.seizure_id), config_hash)
+    return save_record(feature_record, cache_path(cache_dir, record.seizure_id), config_hash, input_hash=input_hash)
 
 
 def load_sample_features(path: str | Path, expected_config_hash: str | None = None) -> tuple[SeizureRecord, SampleFeatures]:

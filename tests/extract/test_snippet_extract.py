@@ -44,3 +44,25 @@ def test_i3d_features_resume_and_failures(tmp_path) -> None:
     assert again.skipped == ["good"] and calls.count("good") == 1
     redone = extract_batch([_record("good")], encode, out, "hash-b", progress=False)
     assert redone.written == ["good"]
+
+
+def test_kinematic_features_are_made_again_when_the_record_changes_and_refused_for_nobody(tmp_path) -> None:
+    import dataclasses
+
+    from semiology.extract.snippets import kinematic_record_features
+    from tests.bundle_fixtures import tiny_records
+
+    record = tiny_records(2, seed=41)[0]
+    encode = kinematic_record_features
+    first = extract_batch([record], encode, tmp_path, "h", progress=False)
+    assert first.written == [record.seizure_id]
+    assert extract_batch([record], encode, tmp_path, "h", progress=False).skipped == [record.seizure_id]
+    moved = dataclasses.replace(record, onset_s=record.onset_s + 1.0)
+    assert extract_batch([moved], encode, tmp_path, "h", progress=False).written == [record.seizure_id], "a changed onset is not served from the cache"
+    _, samples = load_sample_features(cache_path(tmp_path, record.seizure_id))
+    assert samples.start_frame[samples.segment == 1][0] == round(moved.onset_s * moved.fps)
+    body = record.body_3d if record.body_3d is not None else record.body_2d
+    empty = dataclasses.replace(body, coords=np.full_like(body.coords, np.nan), confidence=np.zeros_like(body.confidence))
+    nobody = dataclasses.replace(record, seizure_id="nobody", body_2d=dataclasses.replace(record.body_2d, coords=np.full_like(record.body_2d.coords, np.nan), confidence=np.zeros_like(record.body_2d.confidence)), body_3d=empty if record.body_3d is not None else None)
+    failed = extract_batch([nobody], encode, tmp_path, "h", progress=False).failed
+    assert failed and failed[0][0] == "nobody" and "nobody in the recording" in failed[0][1]
