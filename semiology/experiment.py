@@ -276,7 +276,7 @@ class ModelConfig:
 
     `agcn` and `tcn` train a stream; `agcn_kd` trains an AGCN student regularised by the
     named TCN `teacher` of the same task and fold; `fusion` averages the probabilities of its
-    two `members` with a weight chosen on the inner split. The action stream (`action:`
+    `members` (two or more, any number of classes) with weights chosen on the inner split. The action stream (`action:`
     section) adds `lstm_fc`, `lstm_fc_extended` and `i3d_head` on 2-s samples of snippet
     features, and `gestures` on whole seizures (`aggregation` over `segments` snippets,
     default `action.segments`).
@@ -412,13 +412,13 @@ def check_experiment(config: ExperimentConfig, source: str) -> None:
         if model.kind == "fusion":
             if model.train != TrainOverrides():
                 problems.append(f"{where}.train: a fusion trains nothing (its weight is chosen on the inner split)")
-            if len(model.members) != 2 or any(m not in by_name for m in model.members):
-                problems.append(f"{where}.members: must name two models listed before it (got {list(model.members)})")
+            if len(model.members) < 2 or len(set(model.members)) < len(model.members) or any(m not in by_name for m in model.members):
+                problems.append(f"{where}.members: must name two or more different models listed before it (got {list(model.members)})")
             elif any(model_names.index(m) > model_names.index(model.name) for m in model.members):
                 problems.append(f"{where}.members: fused models must be listed before the fusion")
             elif len({_cross_fits(by_name[m], config) for m in model.members}) > 1:
                 problems.append(
-                    f"{where}.members: both fused models must have the same train.cross_fit (the weight is chosen on "
+                    f"{where}.members: all fused models must have the same train.cross_fit (the weights are chosen on "
                     "the validation windows they share)"
                 )
     crop_streams = appearance_names()

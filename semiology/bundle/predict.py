@@ -66,16 +66,14 @@ def segment_frames(bundle: Bundle, record: SeizureRecord) -> tuple[int, int]:
 def window_probabilities(bundle: Bundle, model: BundledModel, record: SeizureRecord, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities `[N, K]` per window of a prepared record, and the window starts (s).
 
-    A fusion model averages its members' probabilities with its bundled weight.
+    A fusion model averages its members' probabilities with its bundled weights.
     """
     if model.kind == "fusion":
-        first_member, second_member = (bundle.model(name) for name in model.members)
-        prob_a, starts = window_probabilities(bundle, first_member, record, first, last)
-        prob_b, _ = window_probabilities(bundle, second_member, record, first, last)
-        if len(prob_a) == 0:
-            return prob_a, starts
-        weight = float(model.fusion_weight)
-        return fuse([prob_a, prob_b], [weight, 1.0 - weight]), starts
+        parts = [window_probabilities(bundle, bundle.model(name), record, first, last) for name in model.members]
+        starts = parts[0][1]
+        if len(parts[0][0]) == 0:
+            return parts[0][0], starts
+        return fuse([prob for prob, _ in parts], list(model.fusion_weights)), starts
     inputs, starts = model_inputs(bundle, model, record, first, last)
     if len(inputs) == 0:
         return np.zeros((0, len(model.classes))), starts

@@ -59,7 +59,7 @@ class BundledModel:
     threshold: float
     network: nn.Module | None
     members: tuple[str, ...] = ()
-    fusion_weight: float | None = None
+    fusion_weights: tuple[float, ...] | None = None
     keypoints: bool = False
 
     @property
@@ -161,7 +161,7 @@ def _assemble(path: Path, meta: dict[str, Any], weights: dict[str, Any]) -> Bund
         models[entry["name"]] = BundledModel(
             name=entry["name"], task=entry["task"], kind=entry["kind"], stream=entry["stream"], classes=tuple(entry["classes"]),
             layout=entry["layout"], threshold=float("nan") if threshold is None else float(threshold), network=network,
-            members=tuple(entry.get("members", ())), fusion_weight=entry["selection"].get("fusion_weight"),
+            members=tuple(entry.get("members", ())), fusion_weights=_fusion_weights(entry["selection"]),
             keypoints=bool((entry["architecture"] or {}).get("keypoints", False)),
         )
     encoders = {}
@@ -170,6 +170,14 @@ def _assemble(path: Path, meta: dict[str, Any], weights: dict[str, Any]) -> Bund
         encoder.load_state_dict(weights["encoders"][stream])
         encoders[stream] = freeze(encoder)
     return Bundle(path=path, meta=meta, config=config, models=models, encoders=encoders)
+
+
+def _fusion_weights(selection: dict[str, Any]) -> tuple[float, ...] | None:
+    """A fusion's member weights: `fusion_weights` (any number of members), or a two-member bundle's `fusion_weight` and the rest."""
+    if selection.get("fusion_weights") is not None:
+        return tuple(float(weight) for weight in selection["fusion_weights"])
+    weight = selection.get("fusion_weight")
+    return None if weight is None else (float(weight), 1.0 - float(weight))
 
 
 def _check_layouts(path: Path, meta: dict[str, Any]) -> None:

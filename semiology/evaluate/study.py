@@ -20,12 +20,13 @@ from semiology.evaluate.runner import run_jobs
 from semiology.evaluate.splits import Fold, inner_folds
 from semiology.experiment import ExperimentConfig, ModelConfig, TaskConfig
 from semiology.models.factory import ModelSpec, model_spec
-from semiology.models.fusion import choose_fusion_weight, fuse
+from semiology.models.fusion import choose_fusion_weights, fuse
 from semiology.preprocess.model_inputs import StreamWindows, build_stream_windows, cap_per_record, rows_of_records, tcn_inputs
 from semiology.records import SeizureRecord
 from semiology.streams import get_stream
 from semiology.train.augment import keypoint_augment
 from semiology.train.classifier import InnerFold, WindowClassifier
+from semiology.train.final import fusion_selection
 
 
 @dataclass
@@ -122,14 +123,18 @@ def _run_task(context: StudyContext, fold: Fold, task: TaskConfig, task_index: i
     for model_index, model in enumerate(task_models):
         key = f"{task.name}/{model.name}"
         if model.kind == "fusion":
-            first, second = (fitted[name] for name in model.members)
-            if not np.array_equal(first.test_rows, second.test_rows) or not np.array_equal(first.val_rows, second.val_rows):
-                raise ConfigError(f"models.{model.name}.members: {model.members[0]} and {model.members[1]} do not predict the same windows")
-            weight, threshold, _ = choose_fusion_weight(first.val_prob, second.val_prob, first.val_labels)
-            output.selected[key] = {"fusion_weight": float(weight), "threshold": float(threshold)}
-            test_prob = fuse([first.test_prob, second.test_prob], [weight, 1 - weight])
-            fitted[model.name] = _Fitted(None, np.zeros(0), first.val_labels, first.val_rows, test_prob, first.test_rows)
-            output.predictions[key] = _held_out(context, task, model, first.test_rows, test_prob, float(threshold))
+            members = [fitted[name] for name in model.members]
+            first = members[0]
+            for name, other in zip(model.members[1:], members[1:]):
+                if not np.array_equal(first.test_rows, other.test_rows) or not np.array_equal(first.val_rows, other.val_rows):
+                    raise ConfigError(f"models.{model.name}.members: {model.members[0]} and {name} do not predict the same windows")
+            weights, chosen, _ = choose_fusion_weights([member.val_prob for member in members], first.val_labels)
+            threshold = float("nan") if chosen is None else float(chosen)
+            output.selected[key] = {**fusion_selection(weights), "threshold": threshold}
+            test_prob = fuse([member.test_prob for member in members], weights)
+            val_prob = fuse([member.val_prob for member in members], weights)
+            fitted[model.name] = _Fitted(None, val_prob, first.val_labels, first.val_rows, test_prob, first.test_rows)
+            output.predictions[key] = _held_out(context, task, model, first.test_rows, test_prob, threshold)
             continue
         stream = context.windows[(task.name, model.stream)]
         inputs = tcn_inputs(stream.features, stream.keypoints, model.keypoints) if model.kind == "tcn" else stream.keypoints

@@ -1,15 +1,17 @@
 """Late fusion of stream probabilities, and the choice of its weight and decision threshold.
 
 The fusion weight and the binary threshold are hyper-parameters: choose them with
-`choose_fusion_weight` / `choose_threshold` on predictions for the INNER validation split of
+`choose_fusion_weights` / `choose_threshold` on predictions for the INNER validation split of
 the training subjects only, never on the held-out subject, whose score would otherwise be
-optimistic. Choices are deterministic: ties in macro F1 go to the weight nearest 0.5 (then the
-lower weight), and then to the lower threshold (`choose_fusion_weight`) or to the threshold
-nearest 0.5 (`choose_threshold`).
+optimistic. A fusion has any number of members and any number of classes. Choices are
+deterministic: ties in macro F1 go to the weights nearest equal (then the lower first weights),
+and then to the lower threshold (`choose_fusion_weights`) or to the threshold nearest 0.5
+(`choose_threshold`).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -82,41 +84,57 @@ def choose_threshold(
     return threshold, score
 
 
-def choose_fusion_weight(
-    prob_a: np.ndarray,
-    prob_b: np.ndarray,
-    y_true: np.ndarray,
-    grid: Sequence[float] | np.ndarray = DEFAULT_WEIGHT_GRID,
-    threshold_grid: Sequence[float] | np.ndarray | None = None,
-) -> tuple[float, float | None, float]:
-    """Weight `w` of `prob_a` in `w * prob_a + (1 - w) * prob_b` maximising macro F1.
+def weight_grid(members: int, step: float = 0.1) -> np.ndarray:
+    """Every weight vector of `members` non-negative multiples of `step` summing to one `[G, members]` (the simplex grid).
 
-    Returns `(weight, threshold, score)`. For two classes the threshold on the fused positive
-    (last-column) probability is chosen jointly from `threshold_grid` (default 0.05 to 0.95 in
-    steps of 0.05); for more classes the fused argmax decides and the threshold is None. Call
-    on inner-split predictions only, never on the held-out subject. Ties go to the weight
-    nearest 0.5 (then the lower weight), then to the lower threshold.
+    For two members it is `[w, 1 - w]` for w = 0, 0.1, ..., 1, in that order.
     """
-    prob_a = np.asarray(prob_a, dtype=np.float64)
-    prob_b = np.asarray(prob_b, dtype=np.float64)
-    if prob_a.ndim != 2 or prob_a.shape != prob_b.shape:
-        raise ValueError(f"prob_a and prob_b must be [N, K] of one shape, got {prob_a.shape} and {prob_b.shape}")
-    labels = _labels(y_true, len(prob_a))
-    binary = prob_a.shape[1] == 2
+    if members < 1:
+        raise ValueError(f"a fusion needs at least one member, got {members}")
+    units = int(round(1.0 / step))
+    if units < 1 or not np.isclose(units * step, 1.0):
+        raise ValueError(f"step must divide 1, got {step}")
+    combos = [c for c in itertools.product(range(units + 1), repeat=members - 1) if sum(c) <= units]
+    return np.array([[*c, units - sum(c)] for c in combos], dtype=np.float64) / units
+
+
+def choose_fusion_weights(
+    probs: Sequence[np.ndarray],
+    y_true: np.ndarray,
+    grid: np.ndarray | Sequence[Sequence[float]] | None = None,
+    threshold_grid: Sequence[float] | np.ndarray | None = None,
+) -> tuple[np.ndarray, float | None, float]:
+    """Weights of `probs` (any number of `[N, K]` arrays, any K) in their weighted mean maximising macro F1.
+
+    Returns `(weights, threshold, score)`. The weights run over `grid` (`[G, len(probs)]`
+    weight vectors; default the simplex grid of step 0.1, `weight_grid`). For two classes the threshold on the fused positive (last-column)
+    probability is chosen jointly from `threshold_grid` (default 0.05 to 0.95 in steps of
+    0.05); for more classes the fused argmax decides and the threshold is None. Call on
+    inner-split predictions only, never on the held-out subject. Ties go to the weights nearest
+    equal (L1 distance), then to the lower first weights, then to the lower threshold.
+    """
+    arrays = [np.asarray(p, dtype=np.float64) for p in probs]
+    if len(arrays) < 2 or arrays[0].ndim != 2 or any(a.shape != arrays[0].shape for a in arrays):
+        raise ValueError(f"fusion needs two or more [N, K] probability arrays of one shape, got {[a.shape for a in arrays]}")
+    labels = _labels(y_true, len(arrays[0]))
+    binary = arrays[0].shape[1] == 2
     if not binary and threshold_grid is not None:
         raise ValueError("threshold_grid applies to binary tasks only")
     thresholds = _grid(DEFAULT_THRESHOLD_GRID if threshold_grid is None else threshold_grid, "threshold_grid")
+    uniform = 1.0 / len(arrays)
+    vectors = weight_grid(len(arrays)) if grid is None else np.asarray(grid, dtype=np.float64)
+    if vectors.ndim != 2 or vectors.shape[1] != len(arrays) or np.any(vectors < 0) or np.any(vectors.sum(axis=1) <= 0):
+        raise ValueError(f"grid must hold non-negative weight vectors of {len(arrays)} members, got shape {vectors.shape}")
     candidates = []
-    for weight in _grid(grid, "grid"):
-        fused = fuse([prob_a, prob_b], [weight, 1.0 - weight])
-        weight_key = (round(abs(weight - 0.5), _DECIMALS), weight)
+    for weights in vectors:
+        fused = fuse(arrays, weights)
+        weight_key = (round(float(np.abs(weights - uniform).sum()), _DECIMALS), *weights.tolist())
         if binary:
             for threshold in thresholds:
                 score = _macro_f1(labels, (fused[:, 1] >= threshold).astype(int))
-                key = (-round(score, _DECIMALS), *weight_key, threshold)
-                candidates.append((key, float(weight), float(threshold), score))
+                candidates.append(((-round(score, _DECIMALS), *weight_key, threshold), weights, float(threshold), score))
         else:
             score = _macro_f1(labels, fused.argmax(axis=1))
-            candidates.append(((-round(score, _DECIMALS), *weight_key), float(weight), None, score))
-    _, weight, threshold, score = min(candidates, key=lambda candidate: candidate[0])
-    return weight, threshold, score
+            candidates.append(((-round(score, _DECIMALS), *weight_key), weights, None, score))
+    _, weights, threshold, score = min(candidates, key=lambda candidate: candidate[0])
+    return weights, threshold, score

@@ -23,6 +23,15 @@ from semiology.train.fit import _batches, class_weights
 EPOCH_RULE = "median over outer folds of the epoch each fold's inner split selected (rounded half up)"
 THRESHOLD_RULE = "mean over outer folds of the threshold each fold's inner split selected"
 FUSION_RULE = "mean over outer folds of the fusion weight each fold's inner split selected"
+FUSION_KEY = "fusion_weight"
+"""A fold's choice of a fusion's first member weight; `fusion_weight_<k>` holds member k's (k = 2 .. members - 1), the last is the rest."""
+
+
+def fusion_selection(weights: np.ndarray) -> dict[str, float]:
+    """A fold's fusion weights as `selected` entries: the first as `fusion_weight` (two members need nothing else), members 2 .. M-1 numbered."""
+    entries = {FUSION_KEY: float(weights[0])}
+    entries.update({f"{FUSION_KEY}_{k}": float(weights[k - 1]) for k in range(2, len(weights))})
+    return entries
 
 
 @dataclass
@@ -31,8 +40,13 @@ class FinalSelection:
 
     epochs: int | None
     threshold: float
-    fusion_weight: float | None = None
+    fusion_weights: tuple[float, ...] | None = None
     fold_values: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def fusion_weight(self) -> float | None:
+        """The first member's weight (all a two-member fusion needs)."""
+        return None if self.fusion_weights is None else self.fusion_weights[0]
 
     def to_dict(self) -> dict:
         """JSON-able form, with the rules spelled out for the bundle's provenance."""
@@ -42,19 +56,25 @@ class FinalSelection:
         if self.fusion_weight is not None:
             rules["fusion_weight"] = FUSION_RULE
         threshold = None if not np.isfinite(self.threshold) else float(self.threshold)
-        return {"epochs": self.epochs, "threshold": threshold, "fusion_weight": self.fusion_weight, "rules": rules, "fold_values": self.fold_values}
+        weights = {} if self.fusion_weights is None else {"fusion_weights": list(self.fusion_weights)}
+        return {"epochs": self.epochs, "threshold": threshold, "fusion_weight": self.fusion_weight, **weights, "rules": rules, "fold_values": self.fold_values}
 
 
 def select_final_settings(selected: Mapping[int, Mapping[str, float]]) -> FinalSelection:
     """Aggregate the per-fold choices of one model (`ModelResult.selected`) into final settings."""
     folds = sorted(selected)
-    values = {key: [float(selected[f][key]) for f in folds if key in selected[f]] for key in ("epoch", "threshold", "fusion_weight")}
+    keys = ["epoch", "threshold", FUSION_KEY, *sorted({key for choice in selected.values() for key in choice if key.startswith(f"{FUSION_KEY}_")},
+                                                   key=lambda key: int(key.rsplit("_", 1)[1]))]
+    values = {key: [float(selected[f][key]) for f in folds if key in selected[f]] for key in keys}
     values = {key: vals for key, vals in values.items() if vals}
     epochs = member_epochs(values["epoch"]) if "epoch" in values else None
     thresholds = [t for t in values.get("threshold", []) if np.isfinite(t)]
     threshold = float(np.mean(thresholds)) if thresholds else float("nan")
-    weight = float(np.mean(values["fusion_weight"])) if "fusion_weight" in values else None
-    return FinalSelection(epochs=epochs, threshold=threshold, fusion_weight=weight, fold_values=values)
+    weights = None
+    if FUSION_KEY in values:
+        leading = [float(np.mean(values[key])) for key in keys[2:] if key in values]
+        weights = (*leading, 1.0 - sum(leading))
+    return FinalSelection(epochs=epochs, threshold=threshold, fusion_weights=weights, fold_values=values)
 
 
 def fit_fixed_epochs(
