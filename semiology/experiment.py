@@ -294,8 +294,14 @@ class ModelConfig:
     position and scale, so the two together are less confounded by movement.
 
     `train:` overrides the study's training settings for this model alone (see
-    `TrainOverrides`), e.g. `train: {batch_size: 32, lr: 0.01}`.
+    `TrainOverrides`), e.g. `train: {batch_size: 32, lr: 0.01}`. `bones` overrides `agcn.bones`
+    for this model's keypoint windows, so that 2s-AGCN's joint and bone streams can be two rows
+    of one study (and fused).
     """
+
+    def reads_bones(self, config: ExperimentConfig) -> bool:
+        """Whether this model's keypoint windows are bones (its own `bones`, else the study's `agcn.bones`)."""
+        return config.agcn.bones if self.bones is None else self.bones
 
     name: str
     task: str
@@ -307,6 +313,7 @@ class ModelConfig:
     keypoints: bool = False
     aggregation: Literal["mean", "lstm", "blstm"] = "blstm"
     segments: int | None = None
+    bones: bool | None = None
     train: TrainOverrides = field(default_factory=TrainOverrides)  # type: ignore[valid-type]
 
 
@@ -400,11 +407,15 @@ def check_experiment(config: ExperimentConfig, source: str) -> None:
                     f"{where}.teacher: the teacher {teacher.name!r} reads {streams[teacher.stream].appearance} crops, the student the "
                     f"{streams[model.stream].appearance} crops' windows; distil within one stream"
                 )
+            elif teacher.keypoints and teacher.reads_bones(config) != model.reads_bones(config):
+                problems.append(f"{where}.bones: the teacher {teacher.name!r} reads keypoints too, so it and its student must agree on bones")
             elif _cross_fits(model, config) and not _cross_fits(teacher, config):
                 problems.append(
                     f"{where}.train.cross_fit: a cross-fitted student needs a cross-fitted teacher ({teacher.name!r} is not): "
                     "on each inner fold it learns from the teacher fitted on that fold"
                 )
+        if model.bones is not None and model.kind not in ("agcn", "agcn_kd", "tcn"):
+            problems.append(f"{where}.bones: only a model that reads keypoint windows (agcn, agcn_kd, tcn) can set bones")
         if model.keypoints and model.kind != "tcn":
             problems.append(f"{where}.keypoints: only a tcn model reads keypoints beside its appearance features")
         if model.ensemble < 1 or (model.ensemble > 1 and model.kind not in ("agcn", "tcn", "agcn_kd")):

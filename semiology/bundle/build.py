@@ -70,9 +70,10 @@ def build_bundle(
                 entry.update(members=list(model.members), layout=None, architecture=None)
                 entries.append(entry)
                 continue
-            if model.stream not in windows:
-                windows[model.stream] = build_stream_windows(records, task, model.stream, config)
-            stream = windows[model.stream]
+            bones = model.reads_bones(config)
+            if (model.stream, bones) not in windows:
+                windows[(model.stream, bones)] = build_stream_windows(records, task, model.stream, config, bones)
+            stream = windows[(model.stream, bones)]
             rows = cap_per_record(stream.record_index, labelled, config.windows.max_train_windows_per_seizure)
             inputs = tcn_inputs(stream.features, stream.keypoints, model.keypoints) if model.kind == "tcn" else stream.keypoints
             if inputs is None:
@@ -91,7 +92,7 @@ def build_bundle(
             ).refit(inputs[rows], stream.labels[rows], selection.epochs, teacher_logits=teacher_logits)
             fitted[model.name] = classifier
             state_dicts[key] = classifier.network_.state_dict()
-            entry.update(layout=layout, joint_names=list(get_layout(layout).joint_names), architecture=spec.to_dict(), n_train_windows=int(len(rows)))
+            entry.update(layout=layout, joint_names=list(get_layout(layout).joint_names), architecture=spec.to_dict(), n_train_windows=int(len(rows)), bones=bones)
             entries.append(entry)
     meta = _bundle_meta(config, records, study, entries, skipped, encoders)
     weights = {"models": state_dicts, "encoders": {stream: encoder.state_dict() for stream, encoder in encoders.items()}}

@@ -44,7 +44,7 @@ def check_record(model: BundledModel, record: SeizureRecord) -> None:
 def model_inputs(bundle: Bundle, model: BundledModel, record: SeizureRecord, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
     """The model's input windows of a prepared record between frames `first` and `last`, and their starts (s)."""
     check_record(model, record)
-    keypoints, features, starts = record_stream_windows(record, model.stream, bundle.config, first, last)
+    keypoints, features, starts = record_stream_windows(record, model.stream, bundle.config, first, last, model.bones)
     if not starts:
         empty = (0,) + ((3, 1, 1, 1) if model.reads_keypoints else (1, 1))
         return np.zeros(empty, dtype=np.float32), np.zeros(0)

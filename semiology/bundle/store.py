@@ -60,6 +60,7 @@ class BundledModel:
     network: nn.Module | None
     members: tuple[str, ...] = ()
     fusion_weights: tuple[float, ...] | None = None
+    bones: bool = False
     keypoints: bool = False
 
     @property
@@ -161,7 +162,7 @@ def _assemble(path: Path, meta: dict[str, Any], weights: dict[str, Any]) -> Bund
         models[entry["name"]] = BundledModel(
             name=entry["name"], task=entry["task"], kind=entry["kind"], stream=entry["stream"], classes=tuple(entry["classes"]),
             layout=entry["layout"], threshold=float("nan") if threshold is None else float(threshold), network=network,
-            members=tuple(entry.get("members", ())), fusion_weights=_fusion_weights(entry["selection"]),
+            members=tuple(entry.get("members", ())), fusion_weights=_fusion_weights(entry["selection"]), bones=bool(entry.get("bones", config.agcn.bones)),
             keypoints=bool((entry["architecture"] or {}).get("keypoints", False)),
         )
     encoders = {}

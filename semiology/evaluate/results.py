@@ -90,7 +90,7 @@ class ModelResult:
     """One model of one task: its held-out predictions and what each fold's inner split chose.
 
     `learning_curves`: fold -> {"train_loss", "val_loss", "val_macro_f1"} per epoch.
-    `selected`: fold -> {"epoch", "threshold", "fusion_weight"} (whichever apply).
+    `selected`: fold -> {"epoch", "threshold", "fusion_weight", "fusion_weight_<k>"} (whichever apply; see `semiology.train.final.fusion_selection`).
     """
 
     task: str

@@ -35,7 +35,7 @@ class StudyContext:
 
     config: ExperimentConfig
     records: list[SeizureRecord]
-    windows: dict[tuple[str, str], StreamWindows]
+    windows: dict[tuple[str, str, bool], StreamWindows]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,16 @@ class FoldJob:
 
     fold: Fold
     task_index: int
+
+
+def window_key(model: ModelConfig, config: ExperimentConfig) -> tuple[str, str, bool]:
+    """Which windows a model reads: its task, its stream, and whether its keypoints are bones.
+
+    A fusion reads its first member's windows (all members predict the same windows).
+    """
+    if model.kind == "fusion":
+        return window_key(next(m for m in config.models if m.task == model.task and m.name == model.members[0]), config)
+    return model.task, model.stream, model.reads_bones(config)
 
 
 def window_model_spec(model: ModelConfig, config: ExperimentConfig, stream: StreamWindows, records: Sequence[SeizureRecord], num_class: int) -> ModelSpec:
@@ -77,7 +87,7 @@ def run_window_job(context: StudyContext, job: FoldJob) -> FoldOutput:
     return output
 
 
-def plan_jobs(config: ExperimentConfig, windows: dict[tuple[str, str], StreamWindows], folds: Sequence[Fold]) -> list[FoldJob]:
+def plan_jobs(config: ExperimentConfig, windows: dict[tuple[str, str, bool], StreamWindows], folds: Sequence[Fold]) -> list[FoldJob]:
     """Every (fold, task) job, the costliest tasks first so that two workers finish together.
 
     Longest-first ordering of many small jobs keeps both cores busy to the end; one job per
@@ -90,7 +100,7 @@ def plan_jobs(config: ExperimentConfig, windows: dict[tuple[str, str], StreamWin
     def cost(task_index: int) -> float:
         task = config.tasks[task_index]
         return sum(
-            windows[(task.name, model.stream)].keypoints.shape[3] if model.kind in ("agcn", "agcn_kd") else 1.0
+            windows[window_key(model, config)].keypoints.shape[3] if model.kind in ("agcn", "agcn_kd") else 1.0
             for model in config.models
             if model.task == task.name
         )
@@ -136,7 +146,7 @@ def _run_task(context: StudyContext, fold: Fold, task: TaskConfig, task_index: i
             fitted[model.name] = _Fitted(None, val_prob, first.val_labels, first.val_rows, test_prob, first.test_rows)
             output.predictions[key] = _held_out(context, task, model, first.test_rows, test_prob, threshold)
             continue
-        stream = context.windows[(task.name, model.stream)]
+        stream = context.windows[window_key(model, config)]
         inputs = tcn_inputs(stream.features, stream.keypoints, model.keypoints) if model.kind == "tcn" else stream.keypoints
         if inputs is None:
             raise ConfigError(f"model {model.name!r}: stream {model.stream!r} has no appearance features")
@@ -170,10 +180,7 @@ def _run_task(context: StudyContext, fold: Fold, task: TaskConfig, task_index: i
 
 
 def _held_out(context: StudyContext, task: TaskConfig, model: ModelConfig, rows: np.ndarray, prob: np.ndarray, threshold: float) -> HeldOut:
-    stream = context.windows[(task.name, model.stream)] if model.kind != "fusion" else None
-    if stream is None:
-        member = next(m for m in context.config.models if m.task == task.name and m.name == model.members[0])
-        stream = context.windows[(task.name, member.stream)]
+    stream = context.windows[window_key(model, context.config)]
     owners = stream.record_index[rows]
     return HeldOut(
         record=owners,
@@ -188,9 +195,10 @@ def _held_out(context: StudyContext, task: TaskConfig, model: ModelConfig, rows:
 def run_study(config: ExperimentConfig, records: list[SeizureRecord], synthetic: bool, progress: bool = True) -> StudyResult:
     """Evaluate every model of `config` on `records` (already at the target frame rate)."""
     windows = {}
-    for task in config.tasks:
-        for stream in sorted({m.stream for m in config.models if m.task == task.name}):
-            windows[(task.name, stream)] = build_stream_windows(records, task, stream, config)
+    tasks = {task.name: task for task in config.tasks}
+    for key in sorted({window_key(model, config) for model in config.models}):
+        task_name, stream, bones = key
+        windows[key] = build_stream_windows(records, tasks[task_name], stream, config, bones)
     folds = make_folds(records, config)
     jobs = plan_jobs(config, windows, folds)
     context = StudyContext(config=config, records=records, windows=windows)

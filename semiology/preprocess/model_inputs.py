@@ -34,12 +34,15 @@ class StreamWindows:
     start_s: np.ndarray  # [N]
 
 
-def record_stream_windows(record: SeizureRecord, stream: str, config: ExperimentConfig, first: int, last: int) -> tuple[list[np.ndarray], list[np.ndarray], list[float]]:
+def record_stream_windows(
+    record: SeizureRecord, stream: str, config: ExperimentConfig, first: int, last: int, bones: bool | None = None
+) -> tuple[list[np.ndarray], list[np.ndarray], list[float]]:
     """The windows of one record between frames `first` and `last` for one stream (body or face).
 
     Returns the AGCN inputs `[C, T, V, 1]`, the appearance inputs `[T, D]` (empty when the record
     has no appearance features) and the window starts in seconds. The record must already be at
     `config.windows.target_fps`; training, screening and attributions all cut windows here.
+    `bones` (default the study's `agcn.bones`) makes the keypoint windows bone vectors.
     """
     settings = config.windows
     fps = settings.target_fps
@@ -67,7 +70,7 @@ def record_stream_windows(record: SeizureRecord, stream: str, config: Experiment
     keypoints, features, starts = [], [], []
     for window in slice_windows(first, last, window_frames, stride_frames, min_leftover):
         frames = np.arange(window.start, window.stop)
-        keypoints.append(keypoint_window_tensor(stream_keypoints, frames, window_frames, scale_pair, config.agcn.bones, pose_reference, scale))
+        keypoints.append(keypoint_window_tensor(stream_keypoints, frames, window_frames, scale_pair, config.agcn.bones if bones is None else bones, pose_reference, scale))
         if stream_features is not None:
             features.append(feature_window_tensor(stream_features, frames, window_frames, feature_reference))
         starts.append(window.start / fps)
@@ -87,7 +90,7 @@ def tcn_inputs(features: np.ndarray | None, keypoints: np.ndarray, with_keypoint
     return np.concatenate([features, keypoints_per_frame(keypoints)], axis=2)
 
 
-def build_stream_windows(records: Sequence[SeizureRecord], task: TaskConfig, stream: str, config: ExperimentConfig) -> StreamWindows:
+def build_stream_windows(records: Sequence[SeizureRecord], task: TaskConfig, stream: str, config: ExperimentConfig, bones: bool | None = None) -> StreamWindows:
     """Cut every labelled seizure of `task` into windows for one stream (body or face).
 
     Records must already be at `config.windows.target_fps` (see `resample_record`). Both the
@@ -118,7 +121,7 @@ def build_stream_windows(records: Sequence[SeizureRecord], task: TaskConfig, str
             first, last = int(round(record.onset_s * fps)), int(round(record.offset_s * fps))
         else:
             first, last = 0, record.num_frames
-        own_keypoints, own_features, own_starts = record_stream_windows(record, stream, config, first, last)
+        own_keypoints, own_features, own_starts = record_stream_windows(record, stream, config, first, last, bones)
         keypoints += own_keypoints
         features += own_features
         starts += own_starts

@@ -8,13 +8,14 @@ import json
 import numpy as np
 import pytest
 
-from semiology.bundle import load_bundle, prepare_record, segment_frames, window_probabilities
+from semiology.bundle import load_bundle, model_inputs, prepare_record, segment_frames, window_probabilities
 from semiology.bundle.build import build_bundle
 from semiology.config import config_from_dict
 from semiology.errors import ConfigError
 from semiology.evaluate.study import run_study
 from semiology.experiment import ExperimentConfig, check_experiment
 from semiology.models.fusion import fuse
+from semiology.preprocess.model_inputs import build_stream_windows
 from semiology.train.final import select_final_settings
 from tests.evaluate.test_study import SMALL
 
@@ -72,3 +73,32 @@ def test_a_fusion_needs_two_or_more_different_members() -> None:
     spec["models"][3]["members"] = ["AGCN-a", "AGCN-a"]
     with pytest.raises(ConfigError, match="must name two or more different models"):
         check_experiment(config_from_dict(spec, ExperimentConfig, source="bad.yaml"), "bad.yaml")
+
+
+def test_joint_and_bone_streams_are_two_rows_of_one_study_and_fuse(small_records, tmp_path) -> None:
+    spec = json.loads(json.dumps(SMALL))
+    spec["evaluation"].update(split="grouped_kfold", n_splits=2)
+    spec["models"] = [
+        {"name": "AGCN-joint", "task": "dystonia", "kind": "agcn", "stream": "body"},
+        {"name": "AGCN-bone", "task": "dystonia", "kind": "agcn", "stream": "body", "bones": True},
+        {"name": "2s-AGCN", "task": "dystonia", "kind": "fusion", "stream": "body", "members": ["AGCN-joint", "AGCN-bone"]},
+    ]
+    config = config_from_dict(spec, ExperimentConfig, source="test")
+    check_experiment(config, "test")
+    task = config.tasks[0]
+    joints = build_stream_windows(small_records, task, "body", config, bones=config.models[0].reads_bones(config))
+    bones = build_stream_windows(small_records, task, "body", config, bones=config.models[1].reads_bones(config))
+    assert joints.keypoints.shape == bones.keypoints.shape and not np.allclose(joints.keypoints, bones.keypoints)
+    assert np.array_equal(joints.record_index, bones.record_index), "the same windows, read as joints or as bones"
+    study = run_study(config, small_records, synthetic=True, progress=False)
+    by_name = {result.model: result for result in study.models}
+    assert set(by_name) == {"AGCN-joint", "AGCN-bone", "2s-AGCN"}
+    assert not np.allclose(by_name["AGCN-joint"].predictions.prob, by_name["AGCN-bone"].predictions.prob)
+    build_bundle(config, small_records, study, {f"dystonia/{m.name}": {} for m in config.models}, {}, tmp_path / "bundle")
+    bundle = load_bundle(tmp_path / "bundle")
+    assert (bundle.model("AGCN-joint").bones, bundle.model("AGCN-bone").bones) == (False, True)
+    record = prepare_record(bundle, small_records[0])
+    first, last = segment_frames(bundle, record)
+    inputs, _ = model_inputs(bundle, bundle.model("AGCN-bone"), record, first, last)
+    expected = [window for window, owner in zip(bones.keypoints, bones.record_index) if owner == 0]
+    np.testing.assert_allclose(inputs[: len(expected)], np.stack(expected)[: len(inputs)], atol=1e-6)
