@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from semiology import __version__
+from semiology.evaluate.compare import COMPARISON_HEADER, comparison_caption, comparison_rows, study_comparisons
 from semiology.evaluate.figures import plot_confusion_matrix, plot_fold_scores, plot_learning_curves
 from semiology.evaluate.metrics import evaluate_model, to_jsonable
 from semiology.evaluate.results import ModelResult, StudyResult
@@ -154,6 +155,11 @@ def _evaluate_all(study: StudyResult) -> dict[str, dict]:
     return evaluations
 
 
+def _comparisons(study: StudyResult, evaluations: Mapping[str, dict]) -> dict:
+    """Paired comparisons of the models of each task (`semiology.evaluate.compare`): metrics.json's "comparisons"."""
+    return study_comparisons(study.config, study.fold_subjects, evaluations, [(model.task, model.model) for model in study.models])
+
+
 def _models_by_task(study: StudyResult) -> list[ModelResult]:
     """Models grouped by task (tasks in order of first appearance), models in study order."""
     tasks = list(dict.fromkeys(model.task for model in study.models))
@@ -268,6 +274,7 @@ def _document(
         _Heading("Table 1"),
         _Table(TABLE1_HEADER, _table1_rows(study, evaluations)),
         _Paragraph(_table1_caption(study)),
+        *_comparison_blocks(_comparisons(study, evaluations)),
         _Heading("How these numbers were made"),
         _Paragraph(
             f"{SPLIT_DESCRIPTIONS[study.split]} The epoch, decision threshold and fusion weight of each fold were "
@@ -303,6 +310,13 @@ def _document(
         _Code(json.dumps(to_jsonable(study.config, decimals=None), sort_keys=True, indent=2)),
     ]
     return title, blocks
+
+
+def _comparison_blocks(comparisons: Mapping) -> list:
+    if not comparisons["items"]:
+        return []
+    rows = comparison_rows(comparisons["items"], comparisons["metric"])
+    return [_Heading("Paired comparisons"), _Table(COMPARISON_HEADER, rows), _Paragraph(comparison_caption(comparisons))]
 
 
 def _pooled_table(study: StudyResult, evaluations: Mapping[str, dict]) -> tuple[Sequence[str], list[list[str]]]:
@@ -438,6 +452,7 @@ def _metrics_document(study: StudyResult, evaluations: Mapping[str, dict]) -> di
         "bootstrap": {"n_boot": N_BOOT, "seed": BOOT_SEED, "unit": "subject", "method": "percentile"},
         "semiology_version": __version__,
         "models": models,
+        "comparisons": _comparisons(study, evaluations),
     }
 
 

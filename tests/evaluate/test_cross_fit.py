@@ -110,5 +110,5 @@ def test_cross_fit_must_agree_between_a_student_and_its_teacher_and_between_fuse
         check_experiment(config, "bad.yaml")
     message = str(caught.value)
     assert "bad.yaml: models.KD-all.train.cross_fit: a cross-fitted student needs a cross-fitted teacher ('TCN-all' is not)" in message
-    assert "models.both.members: both fused models must have the same train.cross_fit" in message
+    assert "models.both.members: all fused models must have the same train.cross_fit" in message
     check_experiment(config_from_dict(_spec(teacher=True, student=False), ExperimentConfig, source="ok"), "ok")

@@ -117,8 +117,8 @@ def test_jobs_put_the_costliest_task_first_and_cover_every_fold():
                     {"name": "AGCN-face", "task": "emotion", "kind": "agcn", "stream": "face"}]},
         ExperimentConfig, source="test",
     )
-    windows = {("dystonia", "body"): StreamWindows(np.zeros((1, 3, 4, 11, 1)), None, np.zeros(1), np.zeros(1), np.zeros(1)),
-               ("emotion", "face"): StreamWindows(np.zeros((1, 3, 4, 23, 1)), None, np.zeros(1), np.zeros(1), np.zeros(1))}
+    windows = {("dystonia", "body", False): StreamWindows(np.zeros((1, 3, 4, 11, 1)), None, np.zeros(1), np.zeros(1), np.zeros(1)),
+               ("emotion", "face", False): StreamWindows(np.zeros((1, 3, 4, 23, 1)), None, np.zeros(1), np.zeros(1), np.zeros(1))}
     folds = loso_folds(["a", "b", "c"])
     jobs = study_module.plan_jobs(config, windows, folds)
     assert [job.task_index for job in jobs] == [1, 1, 1, 0, 0, 0]
