@@ -16,10 +16,12 @@ from collections.abc import Sequence
 from itertools import combinations
 from pathlib import Path
 
+from semiology.errors import SemiologyError
 from semiology.evaluate.compare import LEVELS, compare_all, fold_scores, fold_units, format_comparisons
+from semiology.evaluate.report import SYNTHETIC_BANNER
 
 
-class NotComparable(Exception):
+class NotComparable(SemiologyError):
     """Why the studies given cannot be compared; the tool prints it and exits with status 2."""
 
 
@@ -70,7 +72,11 @@ def _check_comparable(studies: Sequence[dict], allow_different_data: bool) -> No
 
 def compare_studies(folders: Sequence[Path], metric: str = "macro_f1", level: str = "window", models: Sequence[str] | None = None, allow_different_data: bool = False) -> list[dict]:
     """Every model (task/model) of every study against the same model of each other study, Holm-adjusted together."""
-    studies = [load_study(Path(folder)) for folder in folders]
+    return compare_loaded([load_study(Path(folder)) for folder in folders], metric, level, models, allow_different_data)
+
+
+def compare_loaded(studies: Sequence[dict], metric: str = "macro_f1", level: str = "window", models: Sequence[str] | None = None, allow_different_data: bool = False) -> list[dict]:
+    """`compare_studies` on studies already read with `load_study`."""
     _check_comparable(studies, allow_different_data)
     in_all = [key for key in studies[0]["metrics"]["models"] if all(key in study["metrics"]["models"] for study in studies)]
     if models:
@@ -106,10 +112,13 @@ def compare_tool(argv: Sequence[str] | None = None) -> int:
     if len(args.studies) < 2:
         parser.error("give at least two study folders")
     try:
-        items = compare_studies(args.studies, args.metric, args.level, args.models, args.allow_different_data)
+        studies = [load_study(folder) for folder in args.studies]
+        items = compare_loaded(studies, args.metric, args.level, args.models, args.allow_different_data)
     except NotComparable as error:
         print(f"error: not comparable: {error}", file=sys.stderr)
         return 2
+    if any(study["metrics"].get("synthetic") for study in studies):
+        print(f"*** {SYNTHETIC_BANNER} ***")
     print(f"Paired comparisons of {args.level}-level {args.metric} per held-out fold (A − B), Holm–Bonferroni over {len(items)} comparisons")
     print(format_comparisons(items, args.metric), end="")
     return 0

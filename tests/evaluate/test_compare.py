@@ -159,6 +159,8 @@ def test_cli_compares_two_saved_studies(two_studies, capsys):
     assert compare_tool([str(a), str(b)]) == 0
     out = capsys.readouterr().out
     assert f"{a}:dystonia/AGCN-pose" in out and f"{b}:dystonia/AGCN-pose" in out and "Holm" in out
+    synthetic = json.loads((a / "metrics.json").read_text())["synthetic"]
+    assert ("SYNTHETIC DATA" in out) == bool(synthetic), "synthetic studies are labelled as such"
     assert compare_tool([str(a), str(b), "--models", "dystonia/AGCN-pose", "--level", "seizure"]) == 0
 
 
