@@ -61,7 +61,7 @@ def window_model_spec(model: ModelConfig, config: ExperimentConfig, stream: Stre
     layout = get_stream(model.stream).keypoints_of(records[int(stream.record_index[0])]).layout
     in_features = None
     if model.kind == "tcn":
-        appearance = tcn_inputs(stream.features, stream.keypoints, model.keypoints)
+        appearance = tcn_inputs(None if stream.features is None else stream.features[:1], stream.keypoints[:1], model.keypoints)
         in_features = None if appearance is None else int(appearance.shape[-1])
     return model_spec(model, config, num_class, layout=layout, in_channels=int(stream.keypoints.shape[1]), in_features=in_features)
 

@@ -45,10 +45,24 @@ def inputs_hash(fields: Mapping[str, Any], files: Mapping[str, str | Path]) -> s
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
-def file_sha256(path: str | Path, chunk_bytes: int = SAMPLE_BYTES) -> str:
-    """SHA-256 of a whole file's content (for small files whose every byte matters, such as a model bundle)."""
+def content_sha256(path: str | Path) -> str | None:
+    """SHA-256 (hex) of every byte of a file, or of a folder's files (each relative name, a NUL, its bytes, in name order); None when absent.
+
+    For what must change whenever any byte does (a model bundle, a recording's checksum in the
+    label store), where `file_fingerprint`'s sample would not do.
+    """
+    path = Path(path)
+    if path.is_file():
+        files = [(None, path)]
+    elif path.is_dir():
+        files = sorted((str(item.relative_to(path)), item) for item in path.rglob("*") if item.is_file())
+    else:
+        return None
     digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for chunk in iter(lambda: handle.read(chunk_bytes), b""):
-            digest.update(chunk)
+    for name, item in files:
+        if name is not None:
+            digest.update(name.encode("utf-8") + b"\0")
+        with item.open("rb") as handle:
+            for block in iter(lambda: handle.read(SAMPLE_BYTES), b""):
+                digest.update(block)
     return digest.hexdigest()

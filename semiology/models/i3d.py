@@ -16,7 +16,6 @@ benchmarks/i3d_throughput.py).
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -28,6 +27,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_weights
 
 from semiology.errors import CheckpointError
+from semiology.io.fingerprint import content_sha256
 
 FEATURE_DIM = 1024
 KINETICS_CLASSES = 400
@@ -286,15 +286,6 @@ def extract_features(extractor: nn.Module, clips: torch.Tensor) -> torch.Tensor:
         return extractor(clips)
 
 
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def check_state_dict(state: Mapping[str, torch.Tensor], model: I3D, source: str) -> None:
     """Raise CheckpointError listing every missing key, unexpected key and wrong shape."""
     expected = model.state_dict()
@@ -321,7 +312,7 @@ def load_i3d_checkpoint(path: str | Path, sha256: str | None = None, num_classes
     if not path.is_file():
         raise CheckpointError(f"{path}: I3D checkpoint not found (put pytorch-i3d's rgb_imagenet.pt there; see checkpoints/README.md)")
     if sha256 is not None:
-        found = file_sha256(path)
+        found = content_sha256(path)
         if found != sha256.lower():
             raise CheckpointError(f"{path}: sha256 {found} does not match the expected {sha256.lower()}")
     try:

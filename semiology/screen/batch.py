@@ -26,7 +26,7 @@ from semiology.bundle.store import META_FILE, WEIGHTS_FILE
 from semiology.engines.pool import worker_pool
 from semiology.errors import SemiologyError
 from semiology.io.cache import cache_path, load_record
-from semiology.io.fingerprint import file_sha256, inputs_hash
+from semiology.io.fingerprint import content_sha256, inputs_hash
 from semiology.io.manifest import VIDEO_MODALITIES
 from semiology.io.sources import RowSource, as_source
 from semiology.records import SeizureRecord
@@ -177,15 +177,16 @@ def run_screen(
     out_dir.mkdir(parents=True, exist_ok=True)
     bundle = load_bundle(bundle_path)
     log = ResultsLog(out_dir / RESULTS_FILE)
-    made_by = {"bundle": bundle_digest(bundle_path)}
-    reasons = {item.seizure_id: _stale(log.rows.get(item.seizure_id), made_by["bundle"], item_digest(item)) for item in items}
+    bundle_hash = bundle_digest(bundle_path)
+    digests = {item.seizure_id: item_digest(item) for item in items}
+    reasons = {item.seizure_id: _stale(log.rows.get(item.seizure_id), bundle_hash, digests[item.seizure_id]) for item in items}
     pending = [item for item in items if reasons[item.seizure_id] is not None]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         with tqdm(total=len(items), initial=len(items) - len(pending), desc="screening", unit="recording", disable=not progress) as bar:
             for item, row in zip(pending, _rows(pending, Path(bundle_path), bundle, out_dir, workers), strict=True):
-                row = {**row, "inputs": {**made_by, "item": item_digest(item)}}
+                row = {**row, "inputs": {"bundle": bundle_hash, "item": digests[item.seizure_id]}}
                 log.append(row)
                 bar.set_postfix_str(f"{row['seizure_id']}: {row['status']}")
                 bar.update()
@@ -212,7 +213,7 @@ def bundle_digest(bundle_path: Path) -> str:
     """SHA-256 of a bundle's description and weights: a retrained or edited bundle has another."""
     digest = hashlib.sha256()
     for name in (META_FILE, WEIGHTS_FILE):
-        digest.update(file_sha256(Path(bundle_path) / name).encode())
+        digest.update(str(content_sha256(Path(bundle_path) / name)).encode())
     return digest.hexdigest()
 
 

@@ -17,7 +17,7 @@ from semiology.records import SeizureRecord
 
 
 class ScreeningError(BundleError):
-    """A recording the bundle cannot screen: nobody visible, no ictal window, missing streams."""
+    """A recording the bundle cannot screen: no ictal window, or no model can read it (the models' reasons joined)."""
 
 
 def _members(bundle: Bundle, name: str) -> list[str]:

@@ -23,7 +23,6 @@ manifest -> store -> manifest gives the same rows.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -35,6 +34,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from semiology.errors import CacheError, ManifestError
 from semiology.io.cache import load_record
+from semiology.io.fingerprint import content_sha256
 from semiology.io.manifest import MODALITIES, MODALITY_EXTENSIONS, ManifestRow, load_manifest, write_manifest
 from semiology.pseudonyms import identifying_columns, pseudonym
 from semiology.store.accounts import check_site_secret, get_site, get_user
@@ -104,21 +104,9 @@ def _classification(manifest: str, row: ManifestRow) -> tuple[str | None, str | 
 
 
 def file_checksum(path: Path) -> str | None:
-    """`sha256:<hex>` of a file's bytes (what `sha256sum` prints), or of a folder's files (each relative name, a NUL, its bytes, in name order); None when absent."""
-    digest = hashlib.sha256()
-    if path.is_file():
-        files = [(None, path)]
-    elif path.is_dir():
-        files = sorted((str(item.relative_to(path)), item) for item in path.rglob("*") if item.is_file())
-    else:
-        return None
-    for name, item in files:
-        if name is not None:
-            digest.update(name.encode("utf-8") + b"\0")
-        with item.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return f"sha256:{digest.hexdigest()}"
+    """`sha256:<hex>` of a file's bytes (what `sha256sum` prints), or of a folder's files (see `content_sha256`); None when absent."""
+    digest = content_sha256(path)
+    return None if digest is None else f"sha256:{digest}"
 
 
 def _frame_count(modality: str, path: Path) -> int | None:
