@@ -30,6 +30,7 @@ import numpy as np
 from scipy import stats
 
 from semiology.evaluate.metrics import to_jsonable
+from semiology.evaluate.text import fixed_width
 
 N_BOOT = 1000
 BOOT_SEED = 0
@@ -250,11 +251,5 @@ def comparison_caption(comparisons: Mapping) -> str:
 
 def format_comparisons(items: Sequence[Mapping], metric: str) -> str:
     """The comparison table as fixed-width plain text."""
-    rows = [list(COMPARISON_HEADER)] + comparison_rows(items, metric)
-    widths = [max(len(row[column]) for row in rows) for column in range(len(COMPARISON_HEADER))]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
-
-    rule = "  ".join("-" * width for width in widths)
-    return "\n".join([line(rows[0]), rule] + [line(row) for row in rows[1:]]) + "\n"
+    table, _ = fixed_width(COMPARISON_HEADER, comparison_rows(items, metric))
+    return "\n".join(table) + "\n"

@@ -23,6 +23,7 @@ from semiology.evaluate.compare import COMPARISON_HEADER, comparison_caption, co
 from semiology.evaluate.figures import plot_confusion_matrix, plot_fold_scores, plot_learning_curves
 from semiology.evaluate.metrics import evaluate_model, to_jsonable
 from semiology.evaluate.results import ModelResult, StudyResult
+from semiology.evaluate.text import fixed_width
 
 SYNTHETIC_BANNER = "SYNTHETIC DATA — these numbers prove the machinery, not clinical accuracy"
 LEAKY_BANNER = (
@@ -208,16 +209,9 @@ def format_table(study: StudyResult, evaluations: Mapping[str, dict] | None = No
     skips recomputing them.
     """
     evaluations = evaluations if evaluations is not None else _evaluate_all(study)
-    rows = [list(TABLE1_HEADER)] + _table1_rows(study, evaluations)
-    widths = [max(len(row[column]) for row in rows) for column in range(len(TABLE1_HEADER))]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
-
-    rule = "  ".join("-" * width for width in widths)
+    table, rule = fixed_width(TABLE1_HEADER, _table1_rows(study, evaluations))
     lines = [f"*** {banner} ***" for banner in _banners(study)]
-    lines += [f"Table 1 — {study.name}", line(rows[0]), rule] + [line(row) for row in rows[1:]]
-    lines += [rule, _table1_caption(study)]
+    lines += [f"Table 1 — {study.name}", *table, rule, _table1_caption(study)]
     return "\n".join(lines) + "\n"
 
 
@@ -261,7 +255,7 @@ def _selection_value(chosen: Mapping[str, float], key: str) -> str:
 
 
 def _document(
-    study: StudyResult, evaluations: Mapping[str, dict], scores_figure: str, figures: Mapping[str, Mapping[str, str]]
+    study: StudyResult, evaluations: Mapping[str, dict], comparisons: Mapping, scores_figure: str, figures: Mapping[str, Mapping[str, str]]
 ) -> tuple[str, list]:
     title = f"{study.name} — seizure semiology evaluation"
     subjects = sorted({subject for held_out in study.fold_subjects.values() for subject in held_out})
@@ -274,7 +268,7 @@ def _document(
         _Heading("Table 1"),
         _Table(TABLE1_HEADER, _table1_rows(study, evaluations)),
         _Paragraph(_table1_caption(study)),
-        *_comparison_blocks(_comparisons(study, evaluations)),
+        *_comparison_blocks(comparisons),
         _Heading("How these numbers were made"),
         _Paragraph(
             f"{SPLIT_DESCRIPTIONS[study.split]} The epoch, decision threshold and fusion weight of each fold were "
@@ -437,7 +431,7 @@ def _write_folds(study: StudyResult, path: Path) -> None:
                 writer.writerow([fold, subject, "test"])
 
 
-def _metrics_document(study: StudyResult, evaluations: Mapping[str, dict]) -> dict:
+def _metrics_document(study: StudyResult, evaluations: Mapping[str, dict], comparisons: Mapping) -> dict:
     models = {}
     for model in study.models:
         models[model.key] = {**evaluations[model.key], "selected": to_jsonable(model.selected)}
@@ -452,7 +446,7 @@ def _metrics_document(study: StudyResult, evaluations: Mapping[str, dict]) -> di
         "bootstrap": {"n_boot": N_BOOT, "seed": BOOT_SEED, "unit": "subject", "method": "percentile"},
         "semiology_version": __version__,
         "models": models,
-        "comparisons": _comparisons(study, evaluations),
+        "comparisons": comparisons,
     }
 
 
@@ -465,7 +459,8 @@ def write_report(study: StudyResult, out_dir: Path) -> dict[str, Path]:
     written: dict[str, Path] = {}
 
     metrics_path = out_dir / "metrics.json"
-    metrics_path.write_text(json.dumps(_metrics_document(study, evaluations), sort_keys=True, indent=2) + "\n", encoding="utf-8")
+    comparisons = _comparisons(study, evaluations)
+    metrics_path.write_text(json.dumps(_metrics_document(study, evaluations, comparisons), sort_keys=True, indent=2) + "\n", encoding="utf-8")
     written["metrics.json"] = metrics_path
     written["predictions.csv"] = out_dir / "predictions.csv"
     _write_predictions(study, written["predictions.csv"])
@@ -475,7 +470,7 @@ def write_report(study: StudyResult, out_dir: Path) -> dict[str, Path]:
     scores_figure, figures = _figures(study, evaluations, out_dir)
     for relative in [scores_figure] + [path for entry in figures.values() for path in entry.values()]:
         written[relative] = out_dir / relative
-    title, blocks = _document(study, evaluations, scores_figure, figures)
+    title, blocks = _document(study, evaluations, comparisons, scores_figure, figures)
     written["report.md"] = out_dir / "report.md"
     written["report.md"].write_text(_render_markdown(title, blocks), encoding="utf-8")
     written["report.html"] = out_dir / "report.html"
