@@ -5,8 +5,9 @@ are a real clip (`kinetics_tai_chi.mp4`, one person) resized to the Kinect v2 IR
 and scaled to 16 bits like IR counts; they are decoded once, before timing, so neither side pays
 for decoding. The bare loop is MediaPipe Pose (`model_complexity=1`, video mode) fed with the
 8-bit grey frames repeated on three channels: the least any pose extraction must do. The chain
-is `FrameChain` + `build_record` as the extraction tool runs them: 16-bit → 8-bit lookup, patient
-ROI, pose, head-crop face mesh, smoothed body and face crops, cleaning, layout mapping and
+is `FrameChain` + `build_record` as the extraction tool runs them: 16-bit → 8-bit lookup, following
+the patient (tracked search box, identity checks, view-change check, presence checks with a fresh
+detection), pose, head-crop face mesh, smoothed body and face crops, cleaning, layout mapping and
 frozen small-CNN features (random weights: the same arithmetic as the pretrained encoder). Two
 chain variants are timed: the default (with face landmarks) and body only. Runs alternate bare
 and chain so that load from other processes hits both alike; the median of the repeats is shown.
@@ -61,7 +62,7 @@ def chain_run(frames: list[np.ndarray], chain: FrameChain, config: ExtractionCon
     """Seconds for the whole chain over the frames, and the share of frames with a person."""
     row = ManifestRow("bench", "bench", {}, FPS, 0.0, 1.0)
     started = time.perf_counter()
-    chain.start((KINECT_V2_DEPTH.width, KINECT_V2_DEPTH.height))
+    chain.start((KINECT_V2_DEPTH.width, KINECT_V2_DEPTH.height), fps=FPS)
     scale = IrScaler(config.ir_low_pct, config.ir_high_pct)
     for frame in frames:
         chain.process(scale(frame))

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Extract keypoints, face landmarks, 3D and appearance features from the recordings of a manifest."""
+"""Extract keypoints, face landmarks, 3D and appearance features from videos, image folders or images, or the recordings of a manifest."""
 
 import sys
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from semiology.detect.keypoints import KeypointEstimate, as_rgb, crop_to
-from semiology.detect.mediapipe_pose import MediaPipeGraph, mediapipe_version
+from semiology.detect.mediapipe_pose import MediaPipeGraph, mediapipe_version, quiet_native_logs
 from semiology.layouts.face import FACE_23
 from semiology.layouts.mapping import FACE_MESH, get_mapping
 from semiology.records import Box, Detection
@@ -40,13 +40,14 @@ class MediaPipeFaceDetector(MediaPipeGraph):
         from mediapipe.python.solutions import face_detection
 
         self.name = f"mediapipe_face_detection-{mediapipe_version()}-{face_range}"
-        self._graph = face_detection.FaceDetection(model_selection=FACE_RANGES[face_range], min_detection_confidence=min_score)
+        with quiet_native_logs():
+            self._graph = face_detection.FaceDetection(model_selection=FACE_RANGES[face_range], min_detection_confidence=min_score)
 
     def detect(self, image: np.ndarray, roi: Box | None = None) -> list[Detection]:
         """Every face in `image` (inside `roi` when given), boxes in full-frame pixels, clipped to the image."""
         region, (u_offset, v_offset) = crop_to(image, roi)
         region = np.ascontiguousarray(as_rgb(region))
-        result = self._graph.process(region)
+        result = self._process(self._graph, region)
         height, width = region.shape[:2]
         found = []
         for detection in result.detections or ():
@@ -81,13 +82,14 @@ class MediaPipeFaceMesh(MediaPipeGraph):
         }
         self._mapping = get_mapping(FACE_MESH, FACE_23.name)
         self.name = f"mediapipe_face_mesh-{mediapipe_version()}"
-        self._graph = face_mesh.FaceMesh(**self._settings)
+        with quiet_native_logs():
+            self._graph = face_mesh.FaceMesh(**self._settings)
 
     def estimate_mesh(self, image: np.ndarray, roi: Box | None = None) -> np.ndarray | None:
         """All 468 mesh points `[468, 2]` in full-frame pixels, or None when no face is found."""
         region, (u_offset, v_offset) = crop_to(image, roi)
         region = np.ascontiguousarray(as_rgb(region))
-        result = self._graph.process(region)
+        result = self._process(self._graph, region)
         if not result.multi_face_landmarks:
             return None
         height, width = region.shape[:2]
@@ -110,4 +112,6 @@ class MediaPipeFaceMesh(MediaPipeGraph):
     def reset(self) -> None:
         """A fresh graph: no face tracked from the previous recording."""
         self._graph.close()
-        self._graph = self._solution.FaceMesh(**self._settings)
+        self._new_graphs()
+        with quiet_native_logs():
+            self._graph = self._solution.FaceMesh(**self._settings)

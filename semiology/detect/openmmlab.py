@@ -65,6 +65,9 @@ class MMPoseTopDown:
     def reset(self) -> None:
         """Top-down models keep no state between frames."""
 
+    def close(self) -> None:
+        """Nothing to release: the model is freed with the adapter."""
+
 
 class MMDetPersonDetector:
     """People as scored boxes (`Detector`) from an mmdet model trained on COCO (person = class 0)."""

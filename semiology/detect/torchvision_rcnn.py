@@ -110,3 +110,6 @@ class TorchvisionKeypointRCNN:
 
     def reset(self) -> None:
         self._previous = None
+
+    def close(self) -> None:
+        """Nothing to release: the model is freed with the adapter."""

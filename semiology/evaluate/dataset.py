@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from semiology.errors import CacheError, ConfigError
+from semiology.errors import CacheError, ConfigError, SemiologyError
 from semiology.experiment import DataConfig
 from semiology.io.cache import load_record
+from semiology.io.skeletons import row_record
 from semiology.io.sources import as_source
 from semiology.records import SeizureRecord
 from semiology.synthetic import make_cohort
@@ -65,13 +66,10 @@ def _records_from_manifest(data: DataConfig, source: str, label_values: dict[str
             problems.append(f"{name}: row {row.row_number} (seizure_id {row.seizure_id!r}): column 'keypoints': no cached record named")
             continue
         try:
-            record = load_record(path)
-        except CacheError as error:
+            record = row_record(row)  # a cache file, or keypoints from NTU, OpenPose or pyskl (semiology.io.skeletons)
+        except SemiologyError as error:
             problems.append(f"{name}: row {row.row_number} (seizure_id {row.seizure_id!r}): {error}")
             continue
-        record.seizure_id, record.subject_id = row.seizure_id, row.subject_id
-        record.onset_s, record.offset_s, record.generalisation_s = row.onset_s, row.offset_s, row.generalisation_s
-        record.labels = {**record.labels, **row.labels}
         records.append(record)
     if problems:
         raise CacheError("\n".join(problems))

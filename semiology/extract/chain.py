@@ -1,15 +1,20 @@
-"""The per-frame extraction chain: patient ROI → body pose → head crop → face landmarks → crops → depth.
+"""The per-frame extraction chain: follow the patient → body pose → head crop → face landmarks → crops → depth.
 
 The pose and face detectors are the backends the config names (`semiology.detect.registry`;
 MediaPipe by default); the chain reads their layouts, never assumes one. The face crop is
 built around the pose layout's `head` group, when it has one.
 
 One `FrameChain` serves one recording at a time (`start` resets it). Frames go in one by one, so
-a recording is never held in memory; `finish` returns the sequences. The pose runs on the whole
-frame until the patient has been seen in `roi.frames` frames, then on the fixed patient+bed box
-built from those sightings (`semiology.preprocess.roi.patient_bed_box`): cheaper, and the
-clinician outside the box is never picked. A patient who appears late is still found, since
-until then every frame is searched whole.
+a recording is never held in memory; `finish` returns the sequences. The patient is followed,
+not boxed once (`semiology.preprocess.roi.PatientTracker`): the pose runs on the patient's own
+box widened by a margin, which moves with the patient; a sighting that jumps to another person
+is refused (and the patient looked for again at their last place); after the patient has been
+lost for `roi.reacquire_s`, or when the camera view changes (`ViewChange`), the whole frame is
+searched again. Every `roi.presence_every_s`, and before a track starts, a backend that can
+(`estimate_anew`) checks with a fresh detection that the tracked person is really there, so a
+skeleton left on an empty scene is dropped and such frames are reported without a person. The
+per-frame search box, patient box, track id and crop boxes, and every identity decision, are
+returned with the keypoints and go into the cache.
 """
 
 from __future__ import annotations
@@ -26,8 +31,8 @@ from semiology.extract.config import ExtractionConfig
 from semiology.extract.crops import SmoothedBox, grey_crop, square_around
 from semiology.layouts import get_layout, get_mapping
 from semiology.lift.depth import back_project_keypoints
-from semiology.preprocess.roi import patient_bed_box
-from semiology.records import Box, Detection
+from semiology.preprocess.roi import IdentityEvent, PatientTracker, PresenceSchedule, ViewChange, expand_box
+from semiology.records import Box
 
 FACE_BOX_SCALE = 1.6
 """face_23 spans brows to lower lip; the face crop adds forehead and chin around it."""
@@ -46,10 +51,19 @@ class ChainOutput:
     face_searched: np.ndarray | None
     body_crops: np.ndarray | None
     face_crops: np.ndarray | None
-    roi: Box | None
-    roi_from_frame: int | None
+    search_box_px: np.ndarray
+    patient_box_px: np.ndarray
+    track: np.ndarray
+    body_crop_box_px: np.ndarray | None
+    face_crop_box_px: np.ndarray | None
+    identity_events: list[IdentityEvent]
     body_layout: str
     face_layout: str | None
+
+    @property
+    def person_found(self) -> np.ndarray:
+        """`[T]` bool: frames where the patient was found (a track id, not only a detector's guess)."""
+        return self.track >= 0
 
 
 class FrameChain:
@@ -78,14 +92,22 @@ class FrameChain:
             names["face"] = self.face_mesh.name
         return names
 
-    def start(self, image_size: tuple[int, int], intrinsics: CameraIntrinsics | None = None) -> None:
-        """Forget the previous recording; frames of `image_size` (width, height) follow."""
+    def start(self, image_size: tuple[int, int], intrinsics: CameraIntrinsics | None = None, fps: float = 30.0) -> None:
+        """Forget the previous recording; frames of `image_size` (width, height) at `fps` follow."""
         self.pose.reset()
         self.width, self.height = image_size
         self.intrinsics = intrinsics
-        self.roi: Box | None = None
-        self.roi_from_frame: int | None = None
-        self._sightings: list[Detection] = []
+        self._drained = 0
+        self.tracker = self._tracker(fps)
+        self.view_change = ViewChange(self.config.roi.view_change)
+        self.presence = PresenceSchedule(max(round(self.config.roi.presence_every_s * fps), 1), max(round(0.1 * fps), 1))
+        self._previous_track = -1
+        self._presence_events: list[IdentityEvent] = []
+        self._search_boxes: list[Box | None] = []
+        self._patient_boxes: list[Box | None] = []
+        self._tracks: list[int] = []
+        self._body_crop_boxes: list[np.ndarray | None] = []
+        self._face_crop_boxes: list[np.ndarray | None] = []
         self._body_box = SmoothedBox(self.config.crops.box_smoothing)
         self._face_box = SmoothedBox(self.config.crops.box_smoothing)
         self._body_px: list[np.ndarray] = []
@@ -98,22 +120,105 @@ class FrameChain:
         self._body_crops: list[np.ndarray] = []
         self._face_crops: list[np.ndarray] = []
 
+    def _tracker(self, fps: float) -> PatientTracker | None:
+        roi = self.config.roi
+        if not roi.enabled:
+            return None
+        seed = Box.from_array(roi.seed_px) if roi.seed_px is not None else None
+        return PatientTracker(
+            self.width, self.height, margin=roi.margin, max_jump=roi.max_jump, max_scale=roi.max_scale,
+            reacquire_frames=max(round(roi.reacquire_s * fps), 1), seed=seed, max_area_fraction=roi.max_area_fraction,
+        )
+
     def process(self, image: np.ndarray, depth_mm: np.ndarray | None = None) -> None:
         """Run the chain on one uint8 frame (grey or RGB) and, when given, its depth frame (mm)."""
-        body = self.pose.estimate(image, self.roi)
-        if body is None and self.roi is not None:
-            body = self._outside_roi(image)
+        frame = self._drained + len(self._body_px)
+        if self.tracker is not None and self.view_change(image):
+            self.tracker.view_changed(frame)
+            self._forget()
+            self._body_box.reset()
+            self._face_box.reset()
+        search = None if self.tracker is None else self.tracker.search_box
+        body = self._patient(frame, image, search)
+        self._search_boxes.append(search)
         self._record_body(body)
-        self._update_roi(body)
         face = None
         if self.face_mesh is not None:
-            searched = len(self._face_searched) % self.config.face.every_n_frames == 0
+            searched = frame % self.config.face.every_n_frames == 0
             self._face_searched.append(searched)
-            face = self._face(image, body) if searched else self._no_face()
+            face = self._face(image, body, search) if searched else self._no_face()
         if self.config.crops.enabled:
             self._crop(image, body, face)
         if depth_mm is not None:
             self._back_project(depth_mm)
+
+    def _box(self, body: KeypointEstimate | None) -> Box | None:
+        return None if body is None else body.box(self.config.cleaning.min_confidence, (self.width, self.height))
+
+    def _patient(self, frame: int, image: np.ndarray, search: Box | None) -> KeypointEstimate | None:
+        """The patient's keypoints in this frame, or None: the detector's find, checked for identity and presence."""
+        body = self.pose.estimate(image, search)
+        box = self._box(body)
+        tracker = self.tracker
+        if tracker is not None and box is not None and tracker.last is not None and tracker.missed < tracker.reacquire_frames and not tracker.continues(box):
+            self._forget()
+            body = self._anew(image, expand_box(tracker.last, self.config.roi.margin, self.width, self.height))
+            box = self._box(body)
+        track = (0 if box is not None else -1) if tracker is None else tracker.update(frame, box)
+        if track < 0 and box is not None:
+            self._forget()
+        if track >= 0 and self._can_check:
+            if track != self._previous_track or (tracker is None and not self._tracks[-1:] == [0]):
+                self.presence.start_track(frame)
+                self._previous_track = track
+            if self.presence.due(frame):
+                first = self.presence.result(frame, self._someone_there(image))
+                if first is not None:
+                    self._drop(first, frame)
+                    track = -1
+        if track < 0:
+            body, box = None, None
+        self._tracks.append(track)
+        self._patient_boxes.append(box)
+        return body
+
+    def _someone_there(self, image: np.ndarray) -> bool:
+        """A fresh detection finds someone around the patient, or else anywhere in the frame (small people vanish in a wide frame, crops cut others)."""
+        around = None if self.tracker is None else self.tracker.search_box
+        if around is not None and self._anew(image, around) is not None:
+            return True
+        return self._anew(image, None) is not None
+
+    def _drop(self, first: int, frame: int) -> None:
+        """Presence checks found nobody: the frames from `first` (still held) are reported without a person."""
+        detail = f"fresh detections found nobody: frames {first}-{frame} reported without a person"
+        if self.tracker is not None:
+            self.tracker.drop(frame, detail)
+        else:
+            self._presence_events.append(IdentityEvent(frame, "dropped", 0, detail))
+        self._forget()
+        for index in range(max(first - self._drained, 0), len(self._tracks)):
+            self._tracks[index] = -1
+            self._patient_boxes[index] = None
+            self._body_px[index] = np.full_like(self._body_px[index], np.nan)
+            self._body_confidence[index] = np.zeros_like(self._body_confidence[index])
+            if index < len(self._body_mm):
+                self._body_mm[index] = np.full_like(self._body_mm[index], np.nan)
+                self._body_mm_confidence[index] = np.zeros_like(self._body_mm_confidence[index])
+
+    @property
+    def _can_check(self) -> bool:
+        return self.config.roi.presence_every_s > 0 and hasattr(self.pose, "estimate_anew")
+
+    def _anew(self, image: np.ndarray, region: Box | None) -> KeypointEstimate | None:
+        """A fresh detection (no tracking) in `region`, from a backend that offers one; else None."""
+        estimate_anew = getattr(self.pose, "estimate_anew", None)
+        return None if estimate_anew is None else estimate_anew(image, region)
+
+    def _forget(self) -> None:
+        forget = getattr(self.pose, "forget", None)
+        if forget is not None:
+            forget()
 
     def _record_body(self, body: KeypointEstimate | None) -> None:
         if body is None:
@@ -122,30 +227,6 @@ class FrameChain:
         else:
             self._body_px.append(body.points_px)
             self._body_confidence.append(body.confidence)
-
-    def _outside_roi(self, image: np.ndarray) -> KeypointEstimate | None:
-        """The whole frame, searched when the patient is lost in the ROI: kept only if centred in the ROI."""
-        assert self.roi is not None
-        found = self.pose.estimate(image)
-        box = None if found is None else found.box(self.config.cleaning.min_confidence, (self.width, self.height))
-        if box is None or not self.roi.contains(np.array(box.centre)):
-            return None
-        return found
-
-    def _update_roi(self, body: KeypointEstimate | None) -> None:
-        if not self.config.roi.enabled or self.roi is not None or body is None:
-            return
-        box = body.box(self.config.cleaning.min_confidence, (self.width, self.height))
-        if box is None:
-            return
-        self._sightings.append(Detection(box=box, score=1.0))
-        if len(self._sightings) == self.config.roi.frames:
-            detections = [[sighting] for sighting in self._sightings]
-            roi = patient_bed_box(detections, self.width, self.height, margin=self.config.roi.margin)
-            if roi is not None and roi.area <= self.config.roi.max_area_fraction * self.width * self.height:
-                self.roi = roi
-                self.roi_from_frame = len(self._body_px)
-                self.pose.reset()
 
     def _head_box(self, body: KeypointEstimate | None) -> Box | None:
         if body is None or not self.head_points:
@@ -156,10 +237,10 @@ class FrameChain:
             return None
         return Box.from_array(square_around(box, self.config.face.head_scale))
 
-    def _face(self, image: np.ndarray, body: KeypointEstimate | None) -> KeypointEstimate | None:
+    def _face(self, image: np.ndarray, body: KeypointEstimate | None, search: Box | None) -> KeypointEstimate | None:
         assert self.face_mesh is not None
         head = self._head_box(body)
-        face = self.face_mesh.estimate(image, head if head is not None else self.roi)
+        face = self.face_mesh.estimate(image, head if head is not None else search)
         if face is None:
             return self._no_face()
         self._face_px.append(face.points_px)
@@ -176,10 +257,12 @@ class FrameChain:
         body_box = None if body is None else body.box(self.config.cleaning.min_confidence, (self.width, self.height))
         corners = self._body_box.update(None if body_box is None else square_around(body_box, 1.0 + 2 * self.config.crops.body_margin))
         self._body_crops.append(grey_crop(image, corners, size))
+        self._body_crop_boxes.append(corners)
         if self.face_mesh is not None:
             face_box = None if face is None else face.box(0.0)
-            face_corners = None if face_box is None else square_around(face_box, FACE_BOX_SCALE)
-            self._face_crops.append(grey_crop(image, self._face_box.update(face_corners), size))
+            face_corners = self._face_box.update(None if face_box is None else square_around(face_box, FACE_BOX_SCALE))
+            self._face_crops.append(grey_crop(image, face_corners, size))
+            self._face_crop_boxes.append(face_corners)
 
     def _back_project(self, depth_mm: np.ndarray) -> None:
         if self.intrinsics is None:
@@ -207,11 +290,32 @@ class FrameChain:
             face_searched=np.array(self._face_searched, dtype=bool) if face else None,
             body_crops=_stack(self._body_crops, self._crop_shape, np.uint8) if crops else None,
             face_crops=_stack(self._face_crops, self._crop_shape, np.uint8) if crops and face else None,
-            roi=self.roi,
-            roi_from_frame=self.roi_from_frame,
+            search_box_px=_boxes(self._search_boxes),
+            patient_box_px=_boxes(self._patient_boxes),
+            track=np.array(self._tracks, dtype=np.int32),
+            body_crop_box_px=_boxes(self._body_crop_boxes) if crops else None,
+            face_crop_box_px=_boxes(self._face_crop_boxes) if crops and face else None,
+            identity_events=sorted([*([] if self.tracker is None else self.tracker.events), *self._presence_events], key=lambda event: event.frame),
             body_layout=self.body_layout.name,
             face_layout=None if self.face_layout is None else self.face_layout.name,
         )
+
+    def drain(self) -> ChainOutput:
+        """The sequences of the frames processed since the last `drain` (or `start`), which are then forgotten.
+
+        The patient box, the trackers and the face cadence carry on: a live session drains
+        after each frame and keeps only the recent past, and the frames come out as `finish`
+        would have given them for the whole recording.
+        """
+        output = self.finish()
+        self._drained += len(output.body_px)
+        for sequence in (self._body_px, self._body_confidence, self._body_mm, self._body_mm_confidence, self._face_px, self._face_confidence,
+                         self._face_searched, self._body_crops, self._face_crops, self._search_boxes, self._patient_boxes, self._tracks,
+                         self._body_crop_boxes, self._face_crop_boxes, self._presence_events):
+            sequence.clear()
+        if self.tracker is not None:
+            self.tracker.events.clear()
+        return output
 
     @property
     def _crop_shape(self) -> tuple[int, int]:
@@ -226,3 +330,12 @@ class FrameChain:
 def _stack(frames: list[np.ndarray], shape: tuple[int, ...], dtype: type) -> np.ndarray:
     """Per-frame arrays stacked along a new time axis; an empty `[0, *shape]` array for no frames."""
     return np.stack(frames).astype(dtype, copy=False) if frames else np.zeros((0, *shape), dtype=dtype)
+
+
+def _boxes(boxes: list[Box | np.ndarray | None]) -> np.ndarray:
+    """Per-frame boxes as `[T, 4]` float32 corners (u0, v0, u1, v1); NaN rows where there was none."""
+    rows = np.full((len(boxes), 4), np.nan, dtype=np.float32)
+    for index, box in enumerate(boxes):
+        if box is not None:
+            rows[index] = box.as_array() if isinstance(box, Box) else box
+    return rows

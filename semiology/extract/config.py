@@ -10,6 +10,7 @@ from semiology.config import config_hash, config_to_dict, load_config
 from semiology.detect.clean import CleaningConfig
 from semiology.detect.registry import backend_names, get_backend
 from semiology.experiment import EncoderConfig
+from semiology.io.fingerprint import content_sha256
 from semiology.layouts import layout_names
 
 
@@ -24,19 +25,41 @@ class PoseConfig:
     backend: str = "mediapipe"
     min_detection_confidence: float = 0.3
     min_tracking_confidence: float = 0.3
+    checkpoint: str | None = None
+    model_config: str | None = None
 
 
 @dataclass(frozen=True)
 class RoiConfig:
-    """The fixed patient crop: built from the patient's boxes in the first `frames` frames where a
-    person is found (the pose runs on the whole frame until then), widened by `margin` each side.
-    It is used only when it covers at most `max_area_fraction` of the frame: a crop that trims
-    only the edges saves little and mostly cuts people there in half."""
+    """Following the patient (`semiology.preprocess.roi.PatientTracker`).
+
+    The pose runs on the patient's own box widened by `margin` on each side, moved when the
+    patient leaves it; a box over `max_area_fraction` of the frame is not worth cropping. A
+    sighting whose centre moved more than `max_jump` patient sizes since the last frame, or whose
+    size changed more than `max_scale` times, is another person and is refused. After
+    `reacquire_s` seconds without the patient, or when the camera view changes (thumbnail
+    correlation below `view_change`), the whole frame is searched and the next person found
+    starts a new track. With `seed_px` ([u0, v0, u1, v1] in pixels: the bed, say) a track only
+    starts from a person whose centre lies in it, and the seed, not the whole frame, is searched
+    while there is no track. Every `presence_every_s` seconds (0: never) a
+    fresh detection checks that the tracked person is really there. `enabled: false` runs the
+    pose on the whole frame with no identity checks."""
 
     enabled: bool = True
-    frames: int = 15
     margin: float = 0.3
     max_area_fraction: float = 0.6
+    max_jump: float = 0.5
+    max_scale: float = 1.6
+    reacquire_s: float = 0.5
+    view_change: float = 0.6
+    seed_px: tuple[float, float, float, float] | None = None
+    presence_every_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.max_jump <= 0 or self.max_scale <= 1 or self.reacquire_s <= 0 or self.presence_every_s < 0:
+            raise ValueError("roi: max_jump and reacquire_s must be > 0, max_scale > 1, presence_every_s >= 0")
+        if self.seed_px is not None and not (self.seed_px[0] < self.seed_px[2] and self.seed_px[1] < self.seed_px[3]):
+            raise ValueError(f"roi.seed_px must be [u0, v0, u1, v1] with u0 < u1 and v0 < v1, got {list(self.seed_px)}")
 
 
 @dataclass(frozen=True)
@@ -79,6 +102,16 @@ class LiftConfig:
 
 
 @dataclass(frozen=True)
+class DepthConfig:
+    """The depth step, run where a recording has a depth video (`semiology.preprocess.depth.DepthStep`):
+    `denoise` fills missing readings by grey dilation; `bed_crop` keeps only the bed volume fitted
+    on the first frame (which must show the bed without a clinician in front of it)."""
+
+    denoise: bool = False
+    bed_crop: bool = False
+
+
+@dataclass(frozen=True)
 class ExtractionConfig:
     """Everything that changes what extraction writes; its hash is stored in every cache file."""
 
@@ -92,6 +125,7 @@ class ExtractionConfig:
     cleaning: CleaningConfig = field(default_factory=CleaningConfig)
     crops: CropConfig = field(default_factory=CropConfig)
     lift: LiftConfig = field(default_factory=LiftConfig)
+    depth: DepthConfig = field(default_factory=DepthConfig)
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
 
     def __post_init__(self) -> None:
@@ -100,6 +134,9 @@ class ExtractionConfig:
         for kind, section in (("pose", self.pose), ("face", self.face)):
             if section.backend not in backend_names(kind):
                 raise ValueError(f"{kind}.backend: unknown {kind} backend {section.backend!r} (known: {', '.join(backend_names(kind))})")
+            for key in get_backend(kind, section.backend).requires:
+                if getattr(section, key, None) is None:
+                    raise ValueError(f"{kind}.{key}: the {section.backend} backend needs it (a local file: weights are never downloaded)")
 
 
 def load_extraction_config(path: str | Path | None) -> ExtractionConfig:
@@ -110,6 +147,10 @@ def load_extraction_config(path: str | Path | None) -> ExtractionConfig:
 def extraction_hash(config: ExtractionConfig) -> str:
     """Hash of the config and the versions of the detectors it selects: a change of either makes caches stale."""
     versions = {"pose": get_backend("pose", config.pose.backend).version()}
+    for key in ("checkpoint", "model_config"):
+        path = getattr(config.pose, key)
+        if path is not None:
+            versions[f"pose.{key}"] = content_sha256(path) or "missing"
     if config.face.enabled:
         versions["face"] = get_backend("face", config.face.backend).version()
     tagged: dict[str, Any] = {"config": config_to_dict(config), "detectors": versions}

@@ -31,6 +31,10 @@ class SmoothedBox:
         self.alpha = alpha
         self.current: np.ndarray | None = None
 
+    def reset(self) -> None:
+        """Forget the box (a new view or a new person): the next sighting is taken as it is, not blended in."""
+        self.current = None
+
     def update(self, corners: np.ndarray | None) -> np.ndarray | None:
         """The smoothed `[u0, v0, u1, v1]` after this frame (None until the first sighting)."""
         if corners is not None:

@@ -16,17 +16,20 @@ from semiology.errors import ManifestError, VideoError
 from semiology.extract.chain import ChainOutput, FrameChain
 from semiology.extract.config import ExtractionConfig
 from semiology.io.manifest import ManifestRow
+from semiology.io.registration import depth_registration
 from semiology.io.video import VideoReader, open_video
 from semiology.layouts.mapping import to_layout
 from semiology.lift.temporal import TemporalLifter, lift_keypoints
 from semiology.models.encoder import FrameEncoder, encode_frames
+from semiology.preprocess.depth import DepthStep
 from semiology.records import Keypoints, SeizureRecord
 
 
 @dataclass(frozen=True)
 class RecordingStats:
     """What the summary table shows for one extracted recording (`face_found` over the frames
-    the face mesh ran on, see `FaceConfig.every_n_frames`)."""
+    the face mesh ran on, see `FaceConfig.every_n_frames`; `tracks`: patient tracks started, more
+    than one means the patient was lost and taken up again, an identity a reviewer should check)."""
 
     frames: int
     fps: float
@@ -34,12 +37,15 @@ class RecordingStats:
     face_found: float | None
     mean_confidence: float
     time_s: float
+    tracks: int = 0
 
 
 class IrScaler:
     """16-bit IR → uint8 with one percentile window per recording, fitted on its first frame.
 
-    The same percentile rule as `semiology.io.video.ir_to_uint8`, but fixed for the recording
+    The same percentile rule as `semiology.io.video.ir_to_uint8`, over pixels that are neither
+    empty (0) nor saturated (65535: a sunlit window would otherwise be the 99th percentile and
+    leave the patient black), but fixed for the recording
     (the patient's brightness does not flicker with a passing clinician) and applied through a
     65536-entry lookup table, far cheaper per frame than percentiles.
     """
@@ -52,7 +58,7 @@ class IrScaler:
         if image.dtype == np.uint8:
             return image
         if self._table is None:
-            valid = image[image > 0]
+            valid = image[(image > 0) & (image < 65535)]
             low, high = np.percentile(valid, [self.low_pct, self.high_pct]) if valid.size else (0.0, 65535.0)
             levels = (np.arange(65536, dtype=np.float32) - low) / max(float(high - low), 1e-6)
             self._table = np.round(np.clip(levels, 0.0, 1.0) * 255.0).astype(np.uint8)
@@ -101,16 +107,18 @@ def run_chain(
     with ExitStack() as stack:
         video = stack.enter_context(open_video(path, kind=kind, fps=row.fps))
         depth = stack.enter_context(open_video(row.paths["depth"], kind="depth", fps=row.fps)) if use_depth else None
+        register = None
         if depth is not None and (depth.width, depth.height) != (video.width, video.height):
-            raise VideoError(
-                f"{depth.path}: depth frames are {depth.width}x{depth.height} but the {kind} video {path} is "
-                f"{video.width}x{video.height}; back-projection needs registered frames"
-            )
-        chain.start((video.width, video.height), _intrinsics(depth) if depth is not None else None)
+            register = depth_registration(depth.path, (depth.width, depth.height), (video.width, video.height), path)
+        step = DepthStep(config.depth.denoise, config.depth.bed_crop, depth.intrinsics) if depth is not None else None
+        intrinsics = register.target if register is not None else _intrinsics(depth) if depth is not None else None
+        chain.start((video.width, video.height), intrinsics, fps=float(video.fps))
         scale = IrScaler(config.ir_low_pct, config.ir_high_pct)
         bar = tqdm(total=video.n_frames, desc=row.seizure_id, unit="frame", disable=not progress, leave=False)
         with bar:
             for image, depth_mm in _frames(video, depth):
+                if step is not None and depth_mm is not None:
+                    depth_mm = step(depth_mm) if register is None else register(step(depth_mm))
                 chain.process(scale(image), depth_mm)
                 bar.update()
         fps = float(video.fps)
@@ -163,22 +171,43 @@ def build_record(
         face_features=features.get("face"),
         meta={
             "modalities": sorted(kind for kind in row.paths if kind != "keypoints"),
-            "roi_px": None if output.roi is None else output.roi.as_array().tolist(),
-            "roi_from_frame": output.roi_from_frame,
             "detectors": dict(sources),
+            **row.view_meta,
+            **tracking_meta(output),
         },
     )
 
 
+def tracking_meta(output: ChainOutput) -> dict[str, object]:
+    """What the chain decided about the patient, for the cache: per-frame boxes (`[T, 4]` pixel corners,
+    NaN where none) and track ids (-1: no patient), and every identity decision.
+
+    `search_box_px` is where the pose looked (NaN: the whole frame), `patient_box_px` the patient
+    found there, `track` the identity (a new id after each re-acquisition: a reviewer checks
+    those), `crop_boxes_px` the smoothed square each appearance crop was cut from, so overlays
+    map keypoints onto the crops of the real frames.
+    """
+    crop_boxes = {stream: boxes for stream, boxes in (("body", output.body_crop_box_px), ("face", output.face_crop_box_px)) if boxes is not None}
+    return {
+        "search_box_px": output.search_box_px,
+        "patient_box_px": output.patient_box_px,
+        "track": output.track,
+        "crop_boxes_px": crop_boxes,
+        "identity_events": [event.as_dict() for event in output.identity_events],
+    }
+
+
 def recording_stats(output: ChainOutput, fps: float, time_s: float) -> RecordingStats:
-    """Frames, fps, share of frames with a person and of searched frames with a face, mean body confidence where found."""
-    found = output.body_confidence.max(axis=1) > 0
+    """Frames, fps, share of frames with the patient and of searched frames with a face, mean body confidence where found."""
+    found = output.person_found
     face = None
     if output.face_confidence is not None and output.face_searched is not None and output.face_searched.any():
         face = float((output.face_confidence[output.face_searched].max(axis=1) > 0).mean())
     mean_confidence = float(output.body_confidence[found].mean()) if found.any() else 0.0
+    tracks = len({int(track) for track in output.track if track >= 0})
     return RecordingStats(
-        frames=len(found), fps=fps, person_found=float(found.mean()), face_found=face, mean_confidence=mean_confidence, time_s=time_s
+        frames=len(found), fps=fps, person_found=float(found.mean()), face_found=face, mean_confidence=mean_confidence, time_s=time_s,
+        tracks=tracks,
     )
 
 

@@ -3,6 +3,12 @@
 Both run as a batch over seizures with a progress bar; a seizure whose cache file was made with
 the same settings (config hash) is skipped, so an interrupted run resumes; a recording that
 cannot be read or encoded is reported and the batch goes on.
+
+I3D sees what the keypoint detectors see: 16-bit IR scaled to 8 bits with the keypoint path's
+percentile window (`semiology.extract.recording.IrScaler`, fitted on the first frame), cut to
+the patient+bed box found in the first depth frame when the recording has depth
+(`semiology.preprocess.depth.bed_crop_box`, as the 3D-video study cropped before I3D), then
+pytorch-i3d's normalisation to [-1, 1] (`semiology.preprocess.i3d_input.prepare_clip`).
 """
 
 from __future__ import annotations
@@ -10,35 +16,82 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from semiology.errors import ManifestError, SemiologyError
+from semiology.errors import ManifestError, SemiologyError, VideoError
+from semiology.extract.recording import IrScaler
 from semiology.io.cache import cache_path, stale_reason
 from semiology.io.fingerprint import inputs_hash
 from semiology.io.snippet_cache import save_sample_features
 from semiology.io.sources import RowSource, as_source
 from semiology.io.video import open_video
 from semiology.models.i3d import extract_features
-from semiology.preprocess.i3d_input import prepare_clip
+from semiology.preprocess.depth import bed_crop_box
+from semiology.preprocess.i3d_input import crop_to_box, prepare_clip
 from semiology.preprocess.kinematics import kinematic_sample_features
 from semiology.preprocess.snippets import SAMPLE_FRAMES, STEPS_PER_SAMPLE, pre_pad, recording_samples
 from semiology.records import SampleFeatures, SeizureRecord
 
 
-def read_frames(path: Path, kind: str = "ir", fps: float | None = None) -> tuple[np.ndarray, float]:
-    """All frames of a recording as one array (uint8 for IR/RGB) and its frame rate, via `open_video`."""
+@dataclass(frozen=True)
+class I3DInput:
+    """How a recording becomes I3D clips: which video, the IR percentile window, the bed crop, the fit and size."""
+
+    kind: Literal["ir", "rgb"] = "ir"
+    ir_low_pct: float = 1.0
+    ir_high_pct: float = 99.0
+    bed_crop: bool = True
+    bed_margin: float = 0.1
+    fit: Literal["pad", "crop"] = "pad"
+    size_px: int = 224
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings for the feature cache's config hash."""
+        return asdict(self)
+
+
+def read_frames(path: Path, kind: str = "ir", fps: float | None = None, ir_low_pct: float = 1.0, ir_high_pct: float = 99.0) -> tuple[np.ndarray, float]:
+    """All frames of a recording as one uint8 array and its frame rate, via `open_video`.
+
+    16-bit IR is scaled to 8 bits between the `ir_low_pct` and `ir_high_pct` percentiles of its
+    first frame, as the keypoint path does (`IrScaler`).
+    """
+    scale = IrScaler(ir_low_pct, ir_high_pct)
     reader = open_video(path, kind, fps)
     with reader:
-        frames = [frame.image for frame in reader]
+        frames = [scale(frame.image) for frame in reader]
         rate = float(reader.fps)
     if not frames:
         raise SemiologyError(f"{path}: no frames")
     return np.stack(frames), rate
+
+
+def recording_bed_box(depth_path: Path, frame_size: tuple[int, int], margin: float = 0.1, fps: float | None = None) -> tuple[int, int, int, int]:
+    """The patient+bed box of a recording, from the first frame of its depth video, for frames of `frame_size` (width, height)."""
+    with open_video(depth_path, "depth", fps) as depth:
+        if (depth.width, depth.height) != tuple(frame_size):
+            raise VideoError(f"{depth_path}: depth frames are {depth.width}x{depth.height} but the video frames {frame_size[0]}x{frame_size[1]}; the bed crop needs depth registered to the video")
+        first = next(iter(depth)).image
+        intrinsics = depth.intrinsics
+    try:
+        return bed_crop_box(first, intrinsics, margin)
+    except ValueError as error:
+        raise VideoError(f"{depth_path}: no bed crop from the first depth frame ({error})") from error
+
+
+def clip_frames(path: Path, settings: I3DInput, fps: float | None = None, depth_path: Path | None = None) -> tuple[np.ndarray, float, tuple[int, int, int, int] | None]:
+    """A recording's frames as I3D reads them (8-bit, cut to the bed box when `depth_path` is given and `bed_crop`), its rate and the box."""
+    frames, rate = read_frames(path, settings.kind, fps, settings.ir_low_pct, settings.ir_high_pct)
+    box = None
+    if settings.bed_crop and depth_path is not None:
+        box = recording_bed_box(depth_path, (frames.shape[2], frames.shape[1]), settings.bed_margin, fps)
+    return crop_to_box(frames, box), rate, box
 
 
 def i3d_sample_features(
@@ -130,14 +183,19 @@ def record_inputs_hash(record: SeizureRecord) -> str:
     return digest.hexdigest()
 
 
-def video_inputs_hash(record: SeizureRecord, video: Path) -> str:
-    """What video features are computed from: the record's times and the video's fingerprint."""
+def video_inputs_hash(record: SeizureRecord, video: Path, depth: Path | None = None) -> str:
+    """What video features are computed from: the record's times and the fingerprints of the video and (for the bed crop) its depth."""
     fields = {"seizure_id": record.seizure_id, "fps": record.fps, "onset_s": record.onset_s, "offset_s": record.offset_s}
-    return inputs_hash(fields, {"video": video})
+    return inputs_hash(fields, {"video": video} if depth is None else {"video": video, "depth": depth})
 
 
 def manifest_records(manifest: RowSource | str | Path, kind: str) -> list[tuple[SeizureRecord, Path]]:
-    """Seizure skeletons (ids, times, labels) and their `kind` recording from a row source (or a manifest path)."""
+    """Seizure skeletons (ids, times, labels, camera view) and their `kind` recording from a row source (or a manifest path)."""
+    return [(record, path) for record, path, _ in manifest_recordings(manifest, kind)]
+
+
+def manifest_recordings(manifest: RowSource | str | Path, kind: str) -> list[tuple[SeizureRecord, Path, Path | None]]:
+    """As `manifest_records`, with each row's depth video (None without one) for the bed crop."""
     source = as_source(manifest)
     rows = source.rows()
     missing = [f"{source.name}: row {row.row_number} (seizure_id {row.seizure_id!r}): no {kind!r} path" for row in rows if kind not in row.paths]
@@ -153,8 +211,10 @@ def manifest_records(manifest: RowSource | str | Path, kind: str) -> list[tuple[
                 offset_s=row.offset_s,
                 labels=dict(row.labels),
                 generalisation_s=row.generalisation_s,
+                meta=row.view_meta,
             ),
             row.paths[kind],
+            row.paths.get("depth"),
         )
         for row in rows
     ]

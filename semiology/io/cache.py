@@ -5,6 +5,11 @@ once per recording; modelling reads these files. Each file holds every array of 
 `SeizureRecord` plus a JSON meta entry (ids, times, labels, stream layouts, `cache_version`,
 `config_hash`, semiology version), so a cache made by other code or another config is detected
 as stale instead of being silently reused.
+
+Arrays inside `record.meta` (the per-frame patient boxes, track ids and crop boxes extraction
+records, see `semiology.extract.recording.tracking_meta`) are stored as arrays of their own,
+named `meta/<key>/<key>…`, with a `{"__array__": name}` marker in the JSON where they were, and
+put back on reading. Files written before there were such arrays read as they always did.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from semiology.records import Keypoints, SeizureRecord
 CACHE_VERSION = 1
 
 _META_KEY = "meta"
+_META_ARRAY = "__array__"
 _KEYPOINT_STREAMS = ("body_3d", "body_2d", "face_2d")
 _ARRAY_FIELDS = ("body_crops", "face_crops", "body_features", "face_features")
 _UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
@@ -70,6 +76,9 @@ def save_record(record: SeizureRecord, path: str | Path, config_hash: str, input
         array = getattr(record, name)
         if array is not None:
             arrays[name] = np.asarray(array)
+    meta_arrays: dict[str, np.ndarray] = {}
+    record_meta = _split_arrays(record.meta, "meta", meta_arrays)
+    arrays.update(meta_arrays)
     meta = {
         "cache_version": CACHE_VERSION,
         "config_hash": config_hash,
@@ -83,7 +92,7 @@ def save_record(record: SeizureRecord, path: str | Path, config_hash: str, input
         "generalisation_s": None if record.generalisation_s is None else float(record.generalisation_s),
         "labels": dict(record.labels),
         "synthetic": bool(record.synthetic),
-        "meta": record.meta,
+        "meta": record_meta,
         "streams": streams,
         "arrays": sorted(arrays),
     }
@@ -139,7 +148,7 @@ def load_record(path: str | Path, expected_config_hash: str | None = None) -> Se
             labels=meta["labels"],
             generalisation_s=meta["generalisation_s"],
             synthetic=meta["synthetic"],
-            meta=meta["meta"],
+            meta=_join_arrays(meta["meta"], arrays, path),
             **streams,
             **{name: arrays.get(name) for name in _ARRAY_FIELDS},
         )
@@ -200,6 +209,30 @@ def _check_fresh(meta: dict[str, Any], path: Path, expected_config_hash: str | N
             f"{path}: stale cache: made with config hash {str(found)[:12]}, "
             f"the current config hashes to {expected_config_hash[:12]}; extract it again"
         )
+
+
+def _split_arrays(value: Any, name: str, arrays: dict[str, np.ndarray]) -> Any:
+    """`value` with every numpy array of at least one dimension replaced by a marker; the arrays go into `arrays` by name."""
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        if value.dtype == object:
+            raise CacheError(f"record.meta entry {name!r} is an object array; only numeric and boolean arrays can be cached")
+        arrays[name] = value
+        return {_META_ARRAY: name}
+    if isinstance(value, dict):
+        return {key: _split_arrays(item, f"{name}/{key}", arrays) for key, item in value.items()}
+    return value
+
+
+def _join_arrays(value: Any, arrays: dict[str, np.ndarray], path: Path) -> Any:
+    """The meta with each array marker replaced by its array (the inverse of `_split_arrays`)."""
+    if isinstance(value, dict):
+        if set(value) == {_META_ARRAY}:
+            name = value[_META_ARRAY]
+            if name not in arrays:
+                raise CacheError(f"{path}: corrupt cache file: meta array {name!r} is absent")
+            return arrays[name]
+        return {key: _join_arrays(item, arrays, path) for key, item in value.items()}
+    return value
 
 
 def _json_default(value: Any) -> Any:

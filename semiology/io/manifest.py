@@ -6,6 +6,15 @@ folder), `fps` (optional), the clinical times `onset_s` and `offset_s` (required
 the first frame) and `generalisation_s` (optional). Every other column is a task label
 (`seizure_type`, `dystonia`, `emotion`, ...); an empty label cell means the label is unknown.
 
+`view` (optional) names the camera of a seizure filmed by several: rows of one `seizure_id`
+with different views are that seizure's recordings. Each such row's own id is
+`<seizure_id>.<view>` (its cache file, its features), `view_of` is the seizure, and GESTURES
+averages the views' predictions into one per seizure (`semiology.models.gestures`).
+
+`keypoints` names keypoints made elsewhere: a cache file (`.npz`), an NTU RGB+D / Kinect
+`.skeleton` file, OpenPose JSON (one file, or a folder of one file per frame) or a pyskl /
+mmaction2 pickle (`.pkl`); `semiology.io.skeletons.load_keypoint_file` reads each.
+
 A bad manifest raises one `ManifestError` listing every problem, so a person fixes them all at once.
 """
 
@@ -28,15 +37,17 @@ VIDEO_MODALITIES: tuple[str, ...] = ("ir", "rgb", "depth")
 """The modalities that are videos (the rest are files made from them), in the order a reader prefers them."""
 REQUIRED_COLUMNS: tuple[str, ...] = ("seizure_id", "subject_id", "onset_s", "offset_s")
 TIME_COLUMNS: tuple[str, ...] = ("onset_s", "offset_s", "generalisation_s")
-RESERVED_COLUMNS: tuple[str, ...] = ("seizure_id", "subject_id", *MODALITIES, "fps", *TIME_COLUMNS)
+RESERVED_COLUMNS: tuple[str, ...] = ("seizure_id", "subject_id", *MODALITIES, "fps", *TIME_COLUMNS, "view")
 
-_VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mkv", ".mov", ".m4v", ".mpg", ".mpeg", ".wmv", ".webm"})
-_ARRAY_EXTENSIONS = frozenset({".npy", ".npz", ".h5", ".hdf5"})
+_VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mkv", ".mov", ".m4v", ".mpg", ".mpeg", ".asf", ".wmv", ".webm"})
+_ARRAY_EXTENSIONS = frozenset({".npy", ".npz"})
+KEYPOINT_EXTENSIONS = frozenset({".npz", ".skeleton", ".json", ".pkl"})
+"""What `semiology.io.skeletons.load_keypoint_file` reads: cache files, NTU skeletons, OpenPose JSON, pyskl pickles."""
 MODALITY_EXTENSIONS: Mapping[str, frozenset[str]] = {
     "ir": _VIDEO_EXTENSIONS | _ARRAY_EXTENSIONS,
     "depth": _VIDEO_EXTENSIONS | _ARRAY_EXTENSIONS,
     "rgb": _VIDEO_EXTENSIONS | _ARRAY_EXTENSIONS,
-    "keypoints": _ARRAY_EXTENSIONS | {".json", ".csv"},
+    "keypoints": KEYPOINT_EXTENSIONS,
 }
 """File extensions accepted per modality; a path without an extension is a folder (an image
 sequence, or one keypoint JSON per frame as OpenPose writes them)."""
@@ -57,6 +68,13 @@ class ManifestRow:
     generalisation_s: float | None = None
     labels: dict[str, str] = field(default_factory=dict)
     row_number: int = 0
+    view: str | None = None
+    view_of: str | None = None
+
+    @property
+    def view_meta(self) -> dict[str, str]:
+        """`{"view", "view_of"}` for a record of one camera view of a seizure, else empty."""
+        return {} if self.view is None or self.view_of is None else {"view": self.view, "view_of": self.view_of}
 
 
 @dataclass
@@ -138,11 +156,14 @@ def write_manifest(rows: Iterable[ManifestRow], path: str | Path) -> Path:
                 raise ValueError(f"seizure {row.seizure_id!r}: label name {task!r} is a reserved manifest column")
             if task not in label_columns:
                 label_columns.append(task)
-    columns = ["seizure_id", "subject_id", *modalities, "fps", *TIME_COLUMNS, *label_columns]
+    views = ["view"] if any(row.view is not None for row in rows) else []
+    columns = ["seizure_id", "subject_id", *views, *modalities, "fps", *TIME_COLUMNS, *label_columns]
 
     records: list[dict[str, str]] = []
     for row in rows:
-        record = {"seizure_id": row.seizure_id, "subject_id": row.subject_id}
+        record = {"seizure_id": row.view_of or row.seizure_id, "subject_id": row.subject_id}
+        if views:
+            record["view"] = row.view or ""
         for modality in modalities:
             record[modality] = _relative_path(row.paths[modality], folder) if modality in row.paths else ""
         record["fps"] = "" if row.fps is None else repr(float(row.fps))
@@ -271,11 +292,14 @@ def _validate_row(
     for column in ("seizure_id", "subject_id"):
         if column in columns and cells.get(column) is None:
             bad(column, "missing value")
-    if seizure_id is not None:
-        if seizure_id in first_row_of:
-            bad("seizure_id", f"duplicate seizure_id '{seizure_id}' (also row {first_row_of[seizure_id]})")
+    view = cells.get("view")
+    record_id = seizure_id if view is None or seizure_id is None else f"{seizure_id}.{view}"
+    if record_id is not None:
+        if record_id in first_row_of:
+            what = f"view '{view}' of seizure_id '{seizure_id}'" if view is not None else f"seizure_id '{seizure_id}'"
+            bad("seizure_id" if view is None else "view", f"duplicate {what} (also row {first_row_of[record_id]})")
         else:
-            first_row_of[seizure_id] = raw.row_number
+            first_row_of[record_id] = raw.row_number
 
     modality_columns = [m for m in MODALITIES if m in columns]
     paths: dict[str, Path] = {}
@@ -312,10 +336,10 @@ def _validate_row(
             hint = f"; did you mean '{close[0]}'?" if close else ""
             bad(task, f"unknown label '{value}' (allowed: {_quoted(allowed)}){hint}")
 
-    if problems or seizure_id is None or onset_s is None or offset_s is None:
+    if problems or record_id is None or seizure_id is None or onset_s is None or offset_s is None:
         return problems
     return ManifestRow(
-        seizure_id=seizure_id,
+        seizure_id=record_id,
         subject_id=str(cells["subject_id"]),
         paths=paths,
         fps=fps,
@@ -324,6 +348,8 @@ def _validate_row(
         generalisation_s=generalisation_s,
         labels=labels,
         row_number=raw.row_number,
+        view=view,
+        view_of=seizure_id if view is not None else None,
     )
 
 

@@ -280,12 +280,12 @@ def _read_image(path: Path) -> np.ndarray:
 
 
 class ImageFolderReader(VideoReader):
-    """A folder of numbered 8- or 16-bit images, one per frame, in natural name order."""
+    """A folder of numbered 8- or 16-bit images, one per frame, in natural name order; or one image file, a one-frame recording."""
 
     def __init__(self, path: Path, kind: str | None, fps: float | None) -> None:
         self.path = path
         self.fps = _require_fps(path, fps)
-        self._files = sorted((file for file in path.iterdir() if file.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key)
+        self._files = [path] if path.is_file() else sorted((file for file in path.iterdir() if file.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key)
         if not self._files:
             raise VideoError(f"{path}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in the folder (zero frames)")
         first = _read_image(self._files[0])
@@ -364,5 +364,5 @@ def open_video(path: str | Path, kind: str | None = None, fps: float | None = No
     if source.stat().st_size == 0:
         raise VideoError(f"{source}: the file is empty (zero frames)")
     if suffix in IMAGE_SUFFIXES:
-        raise VideoError(f"{source}: a single image is not a recording; pass the folder that holds the frames")
+        return ImageFolderReader(source, kind, 1.0 if fps is None else fps)
     return ContainerReader(source, kind, fps)

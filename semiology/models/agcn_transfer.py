@@ -4,7 +4,8 @@ Only two kinds of weights depend on the joints and persons: the learned graphs `
 `[K, V, V]` per block) and `data_bn` (one entry per person, joint and coordinate). Every
 convolution acts on channels and time only, so it transfers unchanged. `transfer_state_dict`
 selects the rows and columns of the source joints that the target layout keeps and drops the
-classifier, which the new task replaces.
+classifier, which the new task replaces. A study reaches it with a model row's `pretrained:
+<checkpoint>` (`transfer_pretrained`, called by `semiology.models.factory.build_network`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import torch
 
+from semiology.errors import CheckpointError
+from semiology.layouts.mapping import index_map
 from semiology.models.agcn import AGCN
 
 CLASSIFIER_KEYS: tuple[str, ...] = ("fc.weight", "fc.bias")
@@ -140,3 +143,18 @@ def load_transferred(
             )
     result = model.load_state_dict(transferred, strict=False)
     return TransferReport(loaded_keys=tuple(transferred), missing_keys=tuple(result.missing_keys))
+
+
+def transfer_pretrained(model: AGCN, path: str | Path, source_layout: str, source_num_person: int, target_layout: str) -> TransferReport:
+    """Initialise `model` (of `target_layout`) from a 2s-AGCN checkpoint trained on `source_layout` (NTU RGB+D: `ntu_25`, 2 persons).
+
+    The target's joints are picked from the source's through the layouts' mapping (each target
+    joint must be one source joint); the blocks' widths must be the checkpoint's. Every failure
+    is a `CheckpointError` naming the file.
+    """
+    try:
+        joints = tuple(range(model.num_joints)) if source_layout == target_layout else index_map(source_layout, target_layout)
+        return load_transferred(model, load_2s_agcn_state_dict(path), joints, source_num_person)
+    except (FileNotFoundError, ValueError, KeyError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        raise CheckpointError(f"{path}: cannot initialise the {target_layout} AGCN from this {source_layout} 2s-AGCN checkpoint ({message})") from None

@@ -16,6 +16,7 @@ from torch import nn
 from semiology.experiment import ExperimentConfig, ModelConfig
 from semiology.layouts import get_layout
 from semiology.models.agcn import AGCN
+from semiology.models.agcn_transfer import transfer_pretrained
 from semiology.models.ensemble import SeedEnsemble
 from semiology.models.gestures import GesturesModel
 from semiology.models.lstm import LSTMFC, I3DHead, extended_lstm_fc
@@ -46,6 +47,9 @@ class ModelSpec:
     aggregation: str | None = None
     ensemble: int = 1
     keypoints: bool = False
+    pretrained: str | None = None
+    pretrained_layout: str = "ntu_25"
+    pretrained_persons: int = 2
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form stored in bundles (format 1: the keys each type has always had)."""
@@ -88,7 +92,8 @@ def model_spec(
         settings = config.agcn
         return ModelSpec("agcn", num_class, in_channels=in_channels, layout=layout, channels=tuple(settings.channels),
                          strides=tuple(settings.strides), temporal_kernel=settings.temporal_kernel, dropout=settings.dropout,
-                         ensemble=model.ensemble)
+                         ensemble=model.ensemble, pretrained=model.pretrained, pretrained_layout=model.pretrained_layout,
+                         pretrained_persons=model.pretrained_persons)
     if model.kind == "tcn":
         settings = config.tcn
         return ModelSpec("tcn", num_class, in_features=in_features, channels=tuple(settings.channels), kernel_size=settings.kernel_size,
@@ -105,8 +110,11 @@ def build_network(spec: ModelSpec) -> nn.Module:
     if spec.ensemble > 1:
         return SeedEnsemble([build_network(spec.single()) for _ in range(spec.ensemble)])
     if spec.type == "agcn":
-        return AGCN(spec.num_class, get_layout(spec.layout).adjacency(), num_person=1, in_channels=spec.in_channels,
+        agcn = AGCN(spec.num_class, get_layout(spec.layout).adjacency(), num_person=1, in_channels=spec.in_channels,
                     channels=spec.channels, strides=spec.strides, temporal_kernel=spec.temporal_kernel, dropout=spec.dropout)
+        if spec.pretrained is not None:  # NTU RGB+D transfer (semiology.models.agcn_transfer)
+            transfer_pretrained(agcn, spec.pretrained, spec.pretrained_layout, spec.pretrained_persons, str(spec.layout))
+        return agcn
     if spec.type == "tcn":
         return TCN(spec.in_features, spec.num_class, channels=spec.channels, kernel_size=spec.kernel_size, dropout=spec.dropout)
     if spec.type == "lstm_fc":

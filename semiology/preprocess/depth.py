@@ -721,3 +721,48 @@ def mask_ir(ir: np.ndarray, mask: np.ndarray) -> np.ndarray:
     if np.shape(ir) != np.shape(mask):
         raise ValueError(f"IR shape {np.shape(ir)} differs from mask shape {np.shape(mask)}")
     return np.where(mask, ir, 0).astype(np.asarray(ir).dtype)
+
+
+def bed_crop_box(first_frame_mm: np.ndarray, intrinsics: CameraIntrinsics | None = None, margin: float = 0.1) -> tuple[int, int, int, int]:
+    """The patient+bed box `(u0, v0, u1, v1)` (pixels, end exclusive) of a recording from its first depth frame.
+
+    The frame is pepper-closed, the bed planes fitted (`fit_bed_planes`) and the box drawn around
+    the bed volume (`bed_volume_mask`), widened by `margin` of its size each side and kept inside
+    the frame. It is what the 3D-video study cropped to before I3D, and a fixed box for the pose.
+    """
+    depth = close_pepper_noise(np.asarray(first_frame_mm))
+    mask = bed_volume_mask(depth, fit_bed_planes(depth, intrinsics=intrinsics))
+    rows, cols = np.nonzero(mask)
+    if rows.size == 0:
+        raise ValueError("the bed volume holds no depth reading in the first frame")
+    height, width = depth.shape
+    pad_u, pad_v = margin * (cols.max() + 1 - cols.min()), margin * (rows.max() + 1 - rows.min())
+    return (
+        int(max(0, np.floor(cols.min() - pad_u))),
+        int(max(0, np.floor(rows.min() - pad_v))),
+        int(min(width, np.ceil(cols.max() + 1 + pad_u))),
+        int(min(height, np.ceil(rows.max() + 1 + pad_v))),
+    )
+
+
+class DepthStep:
+    """The extraction chain's depth step for one recording: pepper closing, then the bed-volume crop.
+
+    `denoise` fills the sensor's missing readings (`close_pepper_noise`) so that a keypoint on a
+    hole still gets a depth; `bed_crop` fits the bed planes on the recording's first frame
+    (`fit_bed_planes`, which must show the bed without a clinician in front of it) and keeps only
+    the readings inside the bed volume of every frame (`crop_depth`), so that a keypoint's depth
+    never comes from the floor or from a clinician leaning over the patient.
+    """
+
+    def __init__(self, denoise: bool, bed_crop: bool, intrinsics: CameraIntrinsics | None = None) -> None:
+        self.denoise, self.bed_crop, self.intrinsics = denoise, bed_crop, intrinsics
+        self.planes: BedPlanes | None = None
+
+    def __call__(self, depth_mm: np.ndarray) -> np.ndarray:
+        depth = close_pepper_noise(depth_mm) if self.denoise else np.asarray(depth_mm)
+        if not self.bed_crop:
+            return depth
+        if self.planes is None:
+            self.planes = fit_bed_planes(depth, intrinsics=self.intrinsics)
+        return crop_depth(depth, self.planes)[0]

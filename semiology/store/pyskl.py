@@ -16,27 +16,24 @@ joints (NaN) are written as 0 with score 0, as the toolkits expect. The identity
 cache file is not used: ids come from the store, so a cache made before pseudonymisation does
 not leak a subject identifier into the export. For 2D keypoints in pixels `img_shape` is the
 smallest frame holding every detected joint (the cache keeps no frame size); 3D keypoints have
-no image shape.
+no image shape. The annotation and the file are written by `semiology.io.pyskl`, which also
+reads such pickles back (and writes them from cached records without a store).
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from semiology.errors import CacheError
-from semiology.io.atomic import atomic_path
 from semiology.io.cache import load_record
-from semiology.layouts import get_layout
+from semiology.io.pyskl import annotation, write_pickle
 from semiology.records import Keypoints
 from semiology.store.database import Store
 from semiology.store.errors import StoreError
@@ -46,7 +43,6 @@ from semiology.store.vocabulary import EVENT_KIND_COLUMN, SEIZURE_TYPE_COLUMN
 log = logging.getLogger(__name__)
 
 STREAMS: tuple[str, ...] = ("body_2d", "body_3d", "face_2d")
-PICKLE_PROTOCOL = 4
 
 
 @dataclass(frozen=True)
@@ -59,41 +55,20 @@ class SkeletonExport:
     skipped: tuple[tuple[str, str], ...]
 
 
-def _image_shape(keypoints: Keypoints) -> tuple[int, int] | None:
-    if keypoints.coords.shape[-1] != 2:
-        return None
-    seen = keypoints.coords[np.isfinite(keypoints.coords).all(axis=-1) & (keypoints.confidence > 0)]
-    if len(seen) == 0:
-        return (1, 1)
-    return (math.ceil(float(seen[:, 1].max())) + 1, math.ceil(float(seen[:, 0].max())) + 1)
-
-
 def _annotation(seizure: Seizure, keypoints: Keypoints, label: int, users: dict[int, str]) -> dict[str, Any]:
-    coords = np.nan_to_num(keypoints.coords, nan=0.0).astype(np.float32)
-    score = np.where(np.isfinite(keypoints.coords).all(axis=-1), keypoints.confidence, 0.0).astype(np.float32)
-    shape = _image_shape(keypoints)
     fps = float(keypoints.fps)
-    annotation: dict[str, Any] = {
-        "frame_dir": seizure.seizure_key,
-        "label": label,
-        "total_frames": int(keypoints.num_frames),
-        "keypoint": coords[None],
-        "keypoint_score": score[None],
-        "subject": seizure.patient.pseudonym,
-        "fps": fps,
-        "onset_frame": round(seizure.onset_s * fps),
-        "offset_frame": round(seizure.offset_s * fps),
-        "signs": [
+    return annotation(
+        seizure.seizure_key, keypoints, label,
+        subject=seizure.patient.pseudonym,
+        onset_frame=round(seizure.onset_s * fps),
+        offset_frame=round(seizure.offset_s * fps),
+        signs=[
             {"term": sign.term, "side": sign.side, "region": sign.region, "start_frame": round(sign.start_s * fps),
              "end_frame": round(sign.end_s * fps), "status": sign.status, "annotator": users.get(sign.annotator_id) if sign.annotator_id else None,
              "model": sign.model}
             for sign in seizure.sign_labels
         ],
-    }
-    if shape is not None:
-        annotation["img_shape"] = shape
-        annotation["original_shape"] = shape
-    return annotation
+    )
 
 
 def export_skeletons(
@@ -141,15 +116,7 @@ def export_skeletons(
         annotations.append(_annotation(seizure, keypoints, names.index(value), users))
     if not annotations:
         raise StoreError(f"{store.name}: nothing to export for task {task!r}: " + "; ".join(f"{key}: {why}" for key, why in skipped[:5]))
-    split: dict[str, list[str]] = {"all": [a["frame_dir"] for a in annotations]}
-    for annotation in annotations:
-        split.setdefault(f"sub-{annotation['subject']}", []).append(annotation["frame_dir"])
-    data = {"split": split, "annotations": annotations, "label_names": list(names), "layout": layout,
-            "joint_names": list(get_layout(layout).joint_names), "stream": stream}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as temporary, temporary.open("wb") as handle:
-        pickle.dump(data, handle, protocol=PICKLE_PROTOCOL)
+    path = write_pickle(path, annotations, names, layout, stream=stream)
     log.info("exported %d skeleton annotations of task %s to %s (%d seizures left out)", len(annotations), task, path, len(skipped))
     return SkeletonExport(path, len(annotations), names, tuple(skipped))
 

@@ -19,7 +19,7 @@ from semiology.io.cache import cache_path, load_record
 from semiology.io.video import open_video
 from semiology.pseudonyms import subject_pseudonym
 
-FAST = config_from_dict({"crops": {"features": False}, "roi": {"frames": 5}}, ExtractionConfig)
+FAST = config_from_dict({"crops": {"features": False}}, ExtractionConfig)
 GOOD_FRAMES = 30
 
 
@@ -146,7 +146,7 @@ def test_second_run_resumes_and_a_changed_config_extracts_again(batch) -> None:
     again = {r.seizure_id: r for r in run_extraction(manifest, out, FAST, progress=False)}
     assert again["good"].status == "cached" and again["nobody"].status == "cached"
     assert again["codec"].status == "failed"
-    changed = config_from_dict({"crops": {"features": False}, "roi": {"frames": 5}, "face": {"enabled": False}}, ExtractionConfig)
+    changed = config_from_dict({"crops": {"features": False}, "face": {"enabled": False}}, ExtractionConfig)
     manifest_good = manifest.with_name("only_good.csv")
     manifest_good.write_text("\n".join(manifest.read_text().splitlines()[:2]) + "\n")
     redone = run_extraction(manifest_good, out, changed, progress=False)
@@ -175,7 +175,7 @@ def test_depth_back_projection_in_the_pipeline(tmp_path: Path, tai_chi: np.ndarr
 def test_cli_prints_the_table_and_exits_1_when_a_recording_failed(batch, tmp_path: Path, capsys) -> None:
     manifest, out, _ = batch
     fast = tmp_path / "fast.yaml"
-    fast.write_text("crops:\n  features: false\nroi:\n  frames: 5\n")
+    fast.write_text("crops:\n  features: false\n")
     assert extract_keypoints(["--manifest", str(manifest), "--out", str(out), "--config", str(fast), "--no-progress"]) == 1
     printed = capsys.readouterr().out
     assert "cached" in printed and "unsupported codec" in printed and "3 of 7 recordings ready" in printed
@@ -214,11 +214,12 @@ def test_the_patient_roi_keeps_the_clinician_out(tmp_path: Path, tai_chi: np.nda
     canvas[18:25, :, :width] = 90
     np.save(tmp_path / "two.npy", canvas)
     manifest = _write_manifest(tmp_path / "m.csv", [{"seizure_id": "two", "subject_id": "A", "rgb": "two.npy"}])
-    config = config_from_dict({"crops": {"enabled": False}, "face": {"enabled": False}, "roi": {"frames": 5}}, ExtractionConfig)
+    config = config_from_dict({"crops": {"enabled": False}, "face": {"enabled": False}}, ExtractionConfig)
     [result] = run_extraction(manifest, tmp_path / "out", config, progress=False)
     assert result.status == "extracted", result.reason
     record = load_record(cache_path(tmp_path / "out", "two"))
-    assert record.meta["roi_px"] is not None and record.meta["roi_px"][2] < width + 80
+    searched = record.meta["search_box_px"]
+    assert np.isfinite(searched[5:]).all() and (searched[5:, 2] < width + 80).all(), "the pose searched beyond the patient"
     found = (record.body_2d.confidence > 0).any(axis=1)
     neck_u = record.body_2d.coords[:, 1, 0]
     assert (neck_u[found & np.isfinite(neck_u)] < width).all(), "a clinician was taken for the patient"

@@ -1,0 +1,171 @@
+"""Following the patient: identities, re-acquisition, view changes, presence checks, and what goes into the cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from semiology.config import config_from_dict
+from semiology.errors import CacheError
+from semiology.explain.video import BLANK_NOTE, write_overlay_video
+from semiology.extract.chain import FrameChain
+from semiology.extract.config import ExtractionConfig
+from semiology.extract.recording import recording_stats
+from semiology.io.cache import load_record, save_record
+from semiology.io.video import open_video
+from semiology.preprocess.roi import PatientTracker, PresenceSchedule, ViewChange
+from semiology.records import Box, Keypoints, SeizureRecord
+
+
+def test_a_jump_to_another_person_is_refused_and_a_lost_patient_is_taken_up_as_a_new_track() -> None:
+    tracker = PatientTracker(640, 480, reacquire_frames=3)
+    patient, clinician = Box(100, 100, 200, 300), Box(400, 100, 500, 300)
+    assert tracker.update(0, patient) == 0
+    assert tracker.search_box is not None and tracker.search_box.contains(np.array(patient.centre))
+    assert tracker.update(1, Box(105, 102, 205, 302)) == 0
+    assert tracker.update(2, clinician) == -1, "the track jumped to the clinician"
+    assert tracker.update(3, Box(108, 100, 208, 300)) == 0
+    for frame in (4, 5, 6):
+        tracker.update(frame, None)
+    assert tracker.search_box is None, "a lost patient is searched in the whole frame"
+    assert tracker.update(7, clinician) == 1
+    assert [event.event for event in tracker.events] == ["acquired", "refused", "lost", "reacquired"]
+
+
+def test_a_seed_box_keeps_a_bystander_from_starting_the_track_and_a_view_change_restarts_it() -> None:
+    bed = Box(0, 0, 300, 480)
+    tracker = PatientTracker(640, 480, seed=bed)
+    assert tracker.search_box == bed, "without a track the seed is searched, not the whole frame"
+    assert tracker.update(0, Box(400, 100, 500, 300)) == -1
+    assert tracker.update(1, Box(100, 100, 200, 300)) == 0
+    tracker.view_changed(2)
+    assert tracker.search_box == bed
+    assert tracker.update(2, Box(20, 50, 280, 470)) == 1, "after a view change the patient may be anywhere, at any size"
+
+
+def test_presence_drops_a_tentative_track_whole_and_a_confirmed_one_only_after_a_second_of_misses() -> None:
+    schedule = PresenceSchedule(every_frames=30, recheck_frames=3)
+    schedule.start_track(100)
+    assert not schedule.due(102) and schedule.due(103)
+    assert schedule.result(103, present=False) is None
+    assert schedule.result(106, present=False) == 100
+    schedule.start_track(200)
+    assert schedule.result(203, present=True) is None
+    assert not schedule.due(230) and schedule.due(233)
+    assert schedule.result(233, present=False) is None
+    assert schedule.result(236, present=True) is None, "one miss of a fresh detector is not an empty scene"
+    assert schedule.result(266, present=False) is None
+    assert schedule.result(269, present=False) is None
+    assert schedule.result(296, present=False) == 266
+
+
+def _frames(path: Path, kind: str | None = None) -> list[np.ndarray]:
+    with open_video(path, kind=kind) as reader:
+        return [frame.image for frame in reader]
+
+
+def test_a_camera_cut_is_a_view_change_and_motion_is_not(shared_data: Path) -> None:
+    frames = _frames(shared_data / "video" / "face_carphone_qcif.mp4")[:40]
+    detector = ViewChange(0.6)
+    assert not any(detector(image) for image in frames)
+    height, width = frames[0].shape[:2]
+    zoomed = cv2.resize(frames[-1][20:110, 60:170], (width, height))
+    assert detector(zoomed)
+
+
+@pytest.fixture(scope="module")
+def empty_scenes() -> tuple[list[np.ndarray], np.ndarray]:
+    """The tai chi patient, then an empty desk (a real Azure Kinect colour frame with sensor-like noise), then the patient again."""
+    from tests.conftest import SHARED_DATA
+
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real test data not found at {SHARED_DATA} (../shared/data beside the project)")
+    tai_chi = _frames(SHARED_DATA / "video" / "kinetics_tai_chi.mp4")[:120]
+    height, width = tai_chi[0].shape[:2]
+    desk = cv2.resize(_frames(SHARED_DATA / "depth" / "azure_kinect_recording.mkv", "rgb")[0], (width, height))
+    noise = np.random.default_rng(0)
+    empty = [np.clip(desk.astype(np.int16) + noise.integers(-4, 5, desk.shape), 0, 255).astype(np.uint8) for _ in range(60)]
+    return tai_chi[:60] + empty + tai_chi[60:90], np.array([True] * 60 + [False] * 60 + [True] * 30)
+
+
+def test_frames_without_a_person_are_reported_without_one(empty_scenes) -> None:
+    """MediaPipe's tracker keeps a skeleton on the empty desk once its detector fires there; presence checks drop it."""
+    frames, person = empty_scenes
+    config = config_from_dict({"face": {"enabled": False}, "crops": {"enabled": False}}, ExtractionConfig)
+    chain = FrameChain(config)
+    try:
+        chain.start((frames[0].shape[1], frames[0].shape[0]), fps=30.0)
+        for image in frames:
+            chain.process(image)
+        output = chain.finish()
+    finally:
+        chain.close()
+    assert output.person_found[~person].mean() <= 0.10, np.flatnonzero(output.person_found & ~person)
+    assert output.person_found[person].mean() >= 0.9
+    empty = ~output.person_found
+    assert np.isnan(output.body_px[empty]).all() and (output.body_confidence[empty] == 0).all()
+    assert np.isnan(output.patient_box_px[empty]).all() and (output.track[empty] == -1).all()
+    assert np.isfinite(output.patient_box_px[output.person_found]).all()
+    assert recording_stats(output, 30.0, 1.0).tracks >= 2, "the patient coming back after the empty scene is a new track to check"
+
+
+def _record(meta: dict) -> SeizureRecord:
+    frames = 6
+    body = Keypoints(np.zeros((frames, 11, 2), np.float32), np.ones((frames, 11), np.float32), "upper_body_11", 30.0, "test")
+    return SeizureRecord("s1", "p1", 30.0, float("nan"), float("nan"), {}, body_2d=body, meta=meta)
+
+
+def test_per_frame_boxes_tracks_and_identity_decisions_round_trip_through_the_cache(tmp_path: Path) -> None:
+    boxes = np.array([[np.nan] * 4] + [[10, 20, 110, 220]] * 5, dtype=np.float32)
+    meta = {"patient_box_px": boxes, "track": np.array([-1, 0, 0, 0, 1, 1], np.int32), "crop_boxes_px": {"body": boxes + 1},
+            "identity_events": [{"frame": 1, "event": "acquired", "track": 0, "detail": ""}], "detectors": {"body": "x"}}
+    path = save_record(_record(meta), tmp_path / "s1.npz", "hash")
+    loaded = load_record(path, "hash")
+    np.testing.assert_array_equal(loaded.meta["patient_box_px"], boxes)
+    np.testing.assert_array_equal(loaded.meta["crop_boxes_px"]["body"], boxes + 1)
+    assert loaded.meta["track"].dtype == np.int32 and loaded.meta["identity_events"][0]["event"] == "acquired"
+    assert np.isnan(loaded.onset_s), "a recording extracted without a manifest has no clinical times"
+    old = save_record(_record({"roi_px": [1, 2, 3, 4]}), tmp_path / "old.npz", "hash")
+    assert load_record(old).meta == {"roi_px": [1, 2, 3, 4]}, "a cache without per-frame boxes still reads"
+    with pytest.raises(CacheError, match="object array"):
+        save_record(_record({"bad": np.array([object()], dtype=object)}), tmp_path / "bad.npz", "hash")
+
+
+def test_the_overlay_draws_on_the_crops_of_the_real_frames_with_per_frame_boxes(tmp_path: Path) -> None:
+    pytest.importorskip("av")
+    frames = 6
+    corners = np.array([[np.nan] * 4] + [[float(k), 0.0, 40.0 + k, 40.0] for k in range(1, frames)], np.float32)
+    crops = np.full((frames, 16, 16), 200, np.uint8)
+    record = _record({"crop_boxes_px": {"body": corners}})
+    record.body_crops = crops
+    path, note = write_overlay_video(record, "body", np.ones((frames, 11), np.float32), tmp_path / "overlay.mp4", size=32)
+    assert note != BLANK_NOTE and "body crops" in note and path.stat().st_size > 0
+
+
+def test_the_configured_seed_picks_the_patient_among_two_people(empty_scenes) -> None:
+    """`roi.seed_px` (the bed, say) through the extraction config: the person on the left is never taken, the one in the seed is."""
+    frames, _ = empty_scenes
+    person = frames[:30]
+    height, width = person[0].shape[:2]
+    canvas = np.full((30, height, 2 * width + 80, 3), 90, dtype=np.uint8)
+    canvas[:, :, :width] = np.stack(person)
+    canvas[10:, :, width + 80 :] = np.stack(person[:20])
+    seed = [float(width + 40), 0.0, float(2 * width + 80), float(height)]
+    config = config_from_dict({"face": {"enabled": False}, "crops": {"enabled": False}, "roi": {"seed_px": seed}}, ExtractionConfig)
+    chain = FrameChain(config)
+    try:
+        chain.start((canvas.shape[2], height), fps=30.0)
+        for image in canvas:
+            chain.process(image)
+        output = chain.finish()
+    finally:
+        chain.close()
+    found = output.person_found
+    assert not found[:10].any(), "the person outside the seed started a track"
+    assert found[10:].mean() >= 0.8
+    assert (output.patient_box_px[found][:, 0] >= width).all()
+    np.testing.assert_allclose(output.search_box_px[:10], np.tile(seed, (10, 1)), err_msg="without a track the seed is searched")
+    assert output.identity_events[0].event == "acquired" and output.identity_events[0].frame >= 10
