@@ -9,16 +9,24 @@ its reason and the batch goes on. A recording where nobody is found is extracted
 
 The summary CSV is merged by seizure id with the one already in the folder and rewritten
 (atomically) after every recording: a row skipped as cached keeps the figures of the run that
-extracted it, and a killed run leaves the rows it finished.
+extracted it, and a killed run leaves the rows it finished. With Ray (`engine=RaySettings(...)`)
+the workers only extract; cache files and summary rows are still written here, one at a time.
 """
 
 from __future__ import annotations
 
 import csv
 import logging
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
+import torch
+from tqdm import tqdm
+
+from semiology.engines.ray_engine import RaySession, RaySettings, Throughput
 from semiology.errors import CheckpointError, SemiologyError
 from semiology.extract.chain import FrameChain
 from semiology.extract.config import ExtractionConfig, extraction_hash
@@ -30,6 +38,7 @@ from semiology.io.manifest import VIDEO_MODALITIES, ManifestRow
 from semiology.io.sources import RowSource, as_source
 from semiology.lift.temporal import TemporalLifter, load_lifter
 from semiology.models.encoder import FrameEncoder
+from semiology.records import SeizureRecord
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +72,10 @@ def _lifter(config: ExtractionConfig) -> TemporalLifter | None:
 def _encoders(config: ExtractionConfig, out_dir: Path) -> dict[str, FrameEncoder]:
     if not (config.crops.enabled and config.crops.features):
         return {}
-    from semiology.models.appearance import build_encoder
+    from semiology.extract.encoders import extraction_encoders
 
     streams = ("body", "face") if config.face.enabled else ("body",)
-    return {stream: build_encoder(stream, config.encoder, config.crops.size_px, out_dir / "encoders") for stream in streams}
+    return extraction_encoders(streams, config.encoder, config.crops.size_px, out_dir / "encoders")
 
 
 def run_extraction(
@@ -75,11 +84,14 @@ def run_extraction(
     config: ExtractionConfig | None = None,
     progress: bool = True,
     force: bool = False,
+    engine: RaySettings | None = None,
 ) -> list[RecordingResult]:
     """Extract every row of `manifest` (a row source, or a manifest path) into `out_dir` (one `.npz` per seizure) and write the summary CSV.
 
     Config problems (an unreadable lifter checkpoint, a manifest with bad columns) stop the run
-    before any work; problems of one recording only fail that row.
+    before any work; problems of one recording only fail that row. With `engine` (Ray settings)
+    the recordings are extracted by Ray workers, one task each, and this process writes each
+    cache file and summary row as its recording finishes, as it does without Ray.
     """
     config = config or ExtractionConfig()
     out_dir = Path(out_dir)
@@ -87,33 +99,82 @@ def run_extraction(
     digest = extraction_hash(config)
     lifter = _lifter(config)
     encoders = _encoders(config, out_dir)
-    results: list[RecordingResult] = []
     summary = SummaryFile(out_dir / SUMMARY_FILE)
+    results: dict[str, RecordingResult] = {}
+    pending: list[tuple[ManifestRow, Path, str, str]] = []
+    for row in rows:
+        target = cache_path(out_dir, row.seizure_id)
+        inputs = row_inputs_hash(row)
+        stale = "forced" if force else stale_reason(target, digest, inputs)
+        if stale is None:
+            results[row.seizure_id] = summary.record(RecordingResult(row.seizure_id, "cached", cache_file=str(target)))
+        else:
+            pending.append((row, target, inputs, stale))
+    extracted = _extract_on_ray(pending, config, lifter, encoders, engine, progress) if engine else _extract_here(pending, config, lifter, encoders, progress)
+    for (row, target, inputs, stale), outcome in extracted:
+        if isinstance(outcome, str):
+            logger.warning("%s: extraction failed: %s", row.seizure_id, outcome)
+            results[row.seizure_id] = summary.record(RecordingResult(row.seizure_id, "failed", reason=outcome))
+            continue
+        record, stats = outcome
+        record.meta["extraction_config_hash"] = digest
+        save_record(record, target, digest, input_hash=inputs)
+        notes = ["no person detected"] if stats.person_found == 0 else []
+        if stats.tracks > 1:
+            notes.append(f"{stats.tracks} patient tracks: check the identity decisions (identity_events in the cache)")
+        if stale not in ("not cached", "forced"):
+            notes.append(f"extracted again: {stale}")
+        results[row.seizure_id] = summary.record(RecordingResult(row.seizure_id, "extracted", stats, "; ".join(notes), str(target)))
+    return [results[row.seizure_id] for row in rows if row.seizure_id in results]
+
+
+Pending = tuple[ManifestRow, Path, str, str]
+Outcome = tuple[SeizureRecord, RecordingStats] | str
+
+
+def _extract_one(chain: FrameChain, row: ManifestRow, config: ExtractionConfig, lifter: TemporalLifter | None,
+                 encoders: dict[str, FrameEncoder], progress: bool) -> Outcome:
+    """The record and stats of one row, or the reason it cannot be read."""
+    try:
+        return extract_recording(chain, row, config, lifter, encoders, progress)
+    except _READ_FAILURES as error:
+        return str(error) if isinstance(error, SemiologyError) else f"{type(error).__name__}: {error}"
+
+
+def _extract_here(pending: list[Pending], config: ExtractionConfig, lifter: TemporalLifter | None, encoders: dict[str, FrameEncoder],
+                  progress: bool) -> Iterator[tuple[Pending, Outcome]]:
+    """Each pending row extracted in this process, in manifest order, by one chain."""
     chain = FrameChain(config)
     try:
-        for row in rows:
-            target = cache_path(out_dir, row.seizure_id)
-            inputs = row_inputs_hash(row)
-            stale = "forced" if force else stale_reason(target, digest, inputs)
-            if stale is None:
-                results.append(summary.record(RecordingResult(row.seizure_id, "cached", cache_file=str(target))))
-                continue
-            try:
-                record, stats = extract_recording(chain, row, config, lifter, encoders, progress)
-            except _READ_FAILURES as error:
-                reason = str(error) if isinstance(error, SemiologyError) else f"{type(error).__name__}: {error}"
-                logger.warning("%s: extraction failed: %s", row.seizure_id, reason)
-                results.append(summary.record(RecordingResult(row.seizure_id, "failed", reason=reason)))
-                continue
-            record.meta["extraction_config_hash"] = digest
-            save_record(record, target, digest, input_hash=inputs)
-            notes = ["no person detected"] if stats.person_found == 0 else []
-            if stale not in ("not cached", "forced"):
-                notes.append(f"extracted again: {stale}")
-            results.append(summary.record(RecordingResult(row.seizure_id, "extracted", stats, "; ".join(notes), str(target))))
+        for item in pending:
+            yield item, _extract_one(chain, item[0], config, lifter, encoders, progress)
     finally:
         chain.close()
-    return results
+
+
+def _ray_worker(config: ExtractionConfig, lifter: TemporalLifter | None, encoders: dict[str, FrameEncoder]) -> tuple[Any, ...]:
+    """A Ray worker's state: its own chain (detectors loaded once per worker), one torch thread per worker as with the process pool."""
+    torch.set_num_threads(1)
+    return FrameChain(config), config, lifter, encoders
+
+
+def _ray_task(state: tuple[Any, ...], row: ManifestRow) -> Outcome:
+    chain, config, lifter, encoders = state
+    return _extract_one(chain, row, config, lifter, encoders, False)
+
+
+def _extract_on_ray(pending: list[Pending], config: ExtractionConfig, lifter: TemporalLifter | None, encoders: dict[str, FrameEncoder],
+                    settings: RaySettings, progress: bool) -> Iterator[tuple[Pending, Outcome]]:
+    """Each pending row extracted by a Ray worker, yielded as it finishes (this process writes the cache files and the summary)."""
+    if not pending:
+        return
+    throughput = Throughput()
+    with RaySession(settings) as session, tqdm(total=len(pending), desc="extraction (ray)", unit="recording", disable=not progress) as bar:
+        rows = [item[0] for item in pending]
+        for outcome in session.map(partial(_ray_worker, config, lifter, encoders), _ray_task, rows, throughput):
+            yield pending[outcome.index], outcome.value if not outcome.error else outcome.error
+            bar.set_postfix_str(throughput.describe())
+            bar.update()
 
 
 def row_inputs_hash(row: ManifestRow) -> str:
