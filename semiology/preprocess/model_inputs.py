@@ -18,7 +18,16 @@ from semiology.errors import ConfigError, DataWarning
 from semiology.experiment import ExperimentConfig, TaskConfig
 from semiology.layouts import get_layout
 from semiology.preprocess.view import align_to_body_frame
-from semiology.preprocess.windows import baseline_pose, feature_window_tensor, keypoint_window_tensor, pair_scale, slice_windows
+from semiology.preprocess.windows import (
+    Reference,
+    baseline_pose,
+    baseline_reference,
+    causal_window,
+    feature_window_tensor,
+    keypoint_window_tensor,
+    pair_scale,
+    slice_windows,
+)
 from semiology.records import SeizureRecord
 from semiology.streams import get_stream
 
@@ -55,26 +64,70 @@ def record_stream_windows(
         raise ConfigError(f"seizure {record.seizure_id}: no {stream} keypoints")
     stream_features = spec.features_of(record)
     last = min(last, record.num_frames)
-    pre_ictal = np.arange(0, min(int(round(record.onset_s * fps)), record.num_frames))
-    if settings.view == "body":
-        stream_keypoints = align_to_body_frame(stream_keypoints, pre_ictal)
+    bones = config.agcn.bones if bones is None else bones
     scale_pair = get_layout(stream_keypoints.layout).scale_pair
     if scale_pair is None:
         raise ConfigError(f"seizure {record.seizure_id}: layout {stream_keypoints.layout!r} of stream {stream!r} has no scale_pair to normalise by")
+    keypoints, features, starts = [], [], []
+    if settings.baseline == "causal":
+        history_frames = int(round(settings.baseline_history_s * fps))
+        for window in slice_windows(first, last, window_frames, stride_frames, min_leftover):
+            made = causal_window(stream_keypoints, stream_features, window, window_frames, scale_pair, bones, history_frames, settings.view == "body")
+            keypoints.append(made.keypoints)
+            if made.features is not None:
+                features.append(made.features)
+            starts.append(window.start / fps)
+        return keypoints, features, starts
+    reference = record_reference(record, stream, config)
+    if reference.note is not None:
+        warnings.warn(f"seizure {record.seizure_id}, {stream} stream: {reference.note}", DataWarning, stacklevel=2)
+    if settings.view == "body":
+        stream_keypoints = align_to_body_frame(stream_keypoints, reference.frames)
     scale = pair_scale(stream_keypoints.coords, stream_keypoints.layout, scale_pair)
     pose_reference, feature_reference = None, None
-    if settings.baseline == "pre_ictal":
-        pose_reference = baseline_pose(stream_keypoints, pre_ictal, scale_pair, scale)
-        if stream_features is not None and len(pre_ictal):
-            feature_reference = stream_features[pre_ictal].mean(axis=0)
-    keypoints, features, starts = [], [], []
+    if settings.baseline != "none":
+        pose_reference = baseline_pose(stream_keypoints, reference.frames, scale_pair, scale)
+        if stream_features is not None and len(reference.frames):
+            feature_reference = stream_features[reference.frames].mean(axis=0)
     for window in slice_windows(first, last, window_frames, stride_frames, min_leftover):
         frames = np.arange(window.start, window.stop)
-        keypoints.append(keypoint_window_tensor(stream_keypoints, frames, window_frames, scale_pair, config.agcn.bones if bones is None else bones, pose_reference, scale))
+        keypoints.append(keypoint_window_tensor(stream_keypoints, frames, window_frames, scale_pair, bones, pose_reference, scale))
         if stream_features is not None:
             features.append(feature_window_tensor(stream_features, frames, window_frames, feature_reference))
         starts.append(window.start / fps)
     return keypoints, features, starts
+
+
+def record_reference(record: SeizureRecord, stream: str, config: ExperimentConfig) -> Reference:
+    """The frames one record's baseline and body frame come from under the config's baseline policy, with its fallback note.
+
+    The same rule for every record (`semiology.preprocess.windows.baseline_reference`); a
+    `causal` policy has no whole-recording reference (each window has its own) and returns
+    no frames and no note.
+    """
+    settings = config.windows
+    keypoints = get_stream(stream).keypoints_of(record)
+    scale_pair = None if keypoints is None else get_layout(keypoints.layout).scale_pair
+    if settings.baseline == "causal" or keypoints is None or scale_pair is None or (settings.baseline == "none" and settings.view != "body"):
+        return Reference(np.zeros(0, dtype=np.int64))
+    onset_frame = int(round(record.onset_s * settings.target_fps)) if np.isfinite(record.onset_s) else 0
+    block_frames = int(round(settings.window_s * settings.target_fps))
+    return baseline_reference(keypoints, onset_frame, settings.baseline, settings.baseline_fallback, block_frames, scale_pair)
+
+
+def normalisation_notes(records: Sequence[SeizureRecord], streams: Sequence[str], config: ExperimentConfig) -> list[dict[str, str]]:
+    """Every record and stream whose reference frames fell back from the baseline policy, with the note why.
+
+    The study report lists them so that a reader sees which recordings were normalised
+    another way (the same notes a DataWarning gives while the windows are cut).
+    """
+    notes = []
+    for record in records:
+        for stream in sorted(set(streams)):
+            note = record_reference(record, stream, config).note
+            if note is not None:
+                notes.append({"seizure": record.seizure_id, "stream": stream, "note": note})
+    return notes
 
 
 def keypoints_per_frame(keypoints: np.ndarray) -> np.ndarray:

@@ -4,7 +4,9 @@ Rows go to `results.jsonl` as they finish (see `ResultsLog`); a rerun skips reco
 already have a row. A recording that cannot be read or screened becomes an error row with the
 reason and the batch goes on. With `workers > 1` recordings run in parallel processes (one
 torch thread each, as with one worker, so the numbers are identical) and rows are written in
-manifest order. At the end: `summary.csv` (and `summary.parquet` with pyarrow), `summary.html`.
+manifest order. With a Ray engine (`semiology.engines.ray_engine`) recordings run on Ray
+workers, one torch thread each as well, and rows are written here in the order they finish.
+At the end: `summary.csv` (and `summary.parquet` with pyarrow), `summary.html`.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib.util
+import tempfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +28,16 @@ from tqdm import tqdm
 from semiology.bundle import Bundle, load_bundle
 from semiology.bundle.store import META_FILE, WEIGHTS_FILE
 from semiology.engines.pool import worker_pool
+from semiology.engines.ray_engine import RaySession, RaySettings, Throughput
 from semiology.errors import SemiologyError
+from semiology.io.atomic import atomic_path
 from semiology.io.cache import cache_path, load_record
 from semiology.io.fingerprint import content_sha256, inputs_hash
 from semiology.io.manifest import VIDEO_MODALITIES
 from semiology.io.sources import RowSource, as_source
 from semiology.records import SeizureRecord
 from semiology.screen.predict import screen_record
+from semiology.screen.proposals import write_episode_proposals
 from semiology.screen.report import plot_timeline, summary_rows, write_summary_html, write_summary_tables
 from semiology.screen.results import ResultsLog
 from semiology.store.predictions import write_screening
@@ -80,7 +87,8 @@ def items_from_manifest(path: RowSource | str | Path) -> list[ScreenItem]:
     ]
 
 
-def extract_missing(manifest: RowSource | str | Path, items: Sequence[ScreenItem], out_dir: Path, progress: bool = True) -> list[ScreenItem]:
+def extract_missing(manifest: RowSource | str | Path, items: Sequence[ScreenItem], out_dir: Path, progress: bool = True,
+                    engine: RaySettings | None = None) -> list[ScreenItem]:
     """Give items that name videos but no cached keypoints the cache files of the extraction pipeline.
 
     Runs `semiology.extract` over the manifest into `out_dir/cache` (its own cache check makes
@@ -94,7 +102,7 @@ def extract_missing(manifest: RowSource | str | Path, items: Sequence[ScreenItem
         return [dataclasses.replace(item, problem=reason) if item.keypoints is None else item for item in items]
     from semiology.extract.batch import run_extraction
 
-    results = {result.seizure_id: result for result in run_extraction(manifest, out_dir / EXTRACTION_DIR, progress=progress)}
+    results = {result.seizure_id: result for result in run_extraction(manifest, out_dir / EXTRACTION_DIR, progress=progress, engine=engine)}
     prepared = []
     for item in items:
         result = results.get(item.seizure_id)
@@ -156,19 +164,66 @@ def screen_item(item: ScreenItem, bundle: Bundle | None = None, out_dir: Path | 
     return {**row, "source": item.source, "labels": item.labels, "timeline_png": str(timeline.relative_to(out_dir))}
 
 
-def _rows(pending: Sequence[ScreenItem], bundle_path: Path, bundle: Bundle, out_dir: Path, workers: int) -> Iterator[dict[str, Any]]:
+def _rows(pending: Sequence[ScreenItem], bundle_path: Path, bundle: Bundle, out_dir: Path, workers: int,
+          engine: RaySettings | None = None, bar: tqdm | None = None) -> Iterator[tuple[ScreenItem, dict[str, Any]]]:
+    """Each pending item with its row: in manifest order here or in the process pool, in completion order on Ray."""
+    if engine is not None:
+        yield from _rows_on_ray(pending, bundle_path, out_dir, engine, bar)
+        return
     if workers <= 1 or len(pending) <= 1:
         for item in pending:
-            yield screen_item(item, bundle, out_dir)
+            yield item, screen_item(item, bundle, out_dir)
         return
     with worker_pool(workers, initializer=_init_worker, initargs=(bundle_path, out_dir)) as pool:
-        yield from pool.map(screen_item, pending, chunksize=1)
+        yield from zip(pending, pool.map(screen_item, pending, chunksize=1), strict=True)
+
+
+def _ray_worker(bundle_path: Path) -> tuple[Bundle, Path]:
+    """A Ray worker's state: the bundle, loaded once per worker, and a scratch folder for timeline figures."""
+    torch.set_num_threads(1)
+    return load_bundle(bundle_path), Path(tempfile.mkdtemp(prefix="semiology-screen-"))
+
+
+def _ray_task(state: tuple[Bundle, Path], item: ScreenItem) -> tuple[dict[str, Any], bytes]:
+    """One item's row and its timeline figure's bytes (the driver writes the figure: workers need no access to the output folder)."""
+    bundle, scratch = state
+    row = screen_item(item, bundle, scratch)
+    if not row.get("timeline_png"):
+        return row, b""
+    figure = scratch / row["timeline_png"]
+    data = figure.read_bytes()
+    figure.unlink()
+    return row, data
+
+
+def _rows_on_ray(pending: Sequence[ScreenItem], bundle_path: Path, out_dir: Path, engine: RaySettings,
+                 bar: tqdm | None) -> Iterator[tuple[ScreenItem, dict[str, Any]]]:
+    if not pending:
+        return
+    throughput = Throughput()
+    with RaySession(engine) as session:
+        for outcome in session.map(partial(_ray_worker, Path(bundle_path).resolve()), _ray_task, pending, throughput):
+            item = pending[outcome.index]
+            if outcome.error:
+                yield item, _error_row(item, SemiologyError(f"{item.source}: {outcome.error}"))
+            else:
+                row, figure = outcome.value
+                if figure:
+                    with atomic_path(out_dir / row["timeline_png"], suffix=".png") as temporary:
+                        temporary.write_bytes(figure)
+                yield item, row
+            if bar is not None:
+                bar.set_postfix_str(throughput.describe(), refresh=False)
 
 
 def run_screen(
-    bundle_path: Path, items: Sequence[ScreenItem], out_dir: Path, workers: int = 1, progress: bool = True, db: str | None = None
+    bundle_path: Path, items: Sequence[ScreenItem], out_dir: Path, workers: int = 1, progress: bool = True, db: str | None = None,
+    engine: RaySettings | None = None,
 ) -> ScreenSummary:
     """Screen `items` with the bundle at `bundle_path` into `out_dir`, resuming from its results file.
+
+    With `engine` (Ray settings) the recordings are screened by Ray workers (each loads the
+    bundle once) and their rows are appended here as they finish, in completion order.
 
     With `db` (a label store), every window's probabilities of every screened recording are also
     written into the store (`semiology.store.predictions`), replacing what this bundle wrote before.
@@ -185,10 +240,11 @@ def run_screen(
     torch.set_num_threads(1)
     try:
         with tqdm(total=len(items), initial=len(items) - len(pending), desc="screening", unit="recording", disable=not progress) as bar:
-            for item, row in zip(pending, _rows(pending, Path(bundle_path), bundle, out_dir, workers), strict=True):
+            for item, row in _rows(pending, Path(bundle_path), bundle, out_dir, workers, engine, bar):
                 row = {**row, "inputs": {"bundle": bundle_hash, "item": digests[item.seizure_id]}}
                 log.append(row)
-                bar.set_postfix_str(f"{row['seizure_id']}: {row['status']}")
+                if engine is None:
+                    bar.set_postfix_str(f"{row['seizure_id']}: {row['status']}")
                 bar.update()
     finally:
         torch.set_num_threads(threads)
@@ -197,6 +253,7 @@ def run_screen(
     rows = [log.rows[item.seizure_id] for item in items]
     if db is not None:
         write_screening(db, bundle.meta, {name: model.classes for name, model in bundle.models.items()}, rows)
+        write_episode_proposals(db, bundle.meta, {name: model.task for name, model in bundle.models.items()}, rows)
     flat = summary_rows(bundle, rows)
     files = write_summary_tables(flat, out_dir)
     timelines = {row["seizure_id"]: row["timeline_png"] for row in rows if row.get("timeline_png")}

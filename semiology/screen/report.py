@@ -1,5 +1,9 @@
 """What a screening batch hands a reader: timeline figures, a CSV (and Parquet) summary, an HTML table.
 
+Each recording's detected episodes (see `semiology.screen.predict.detect_episodes`) are shaded
+on its timeline and listed in the summary, and a recording whose normalisation fell back to
+another reference (no pre-ictal frames) carries that note in the summary.
+
 The "top signs" of a recording are, per task, the bundle's primary model (best cross-validated
 seizure-level macro F1) when it decides for the positive class, most probable first.
 """
@@ -53,8 +57,13 @@ def plot_timeline(row: dict[str, Any], bundle: Bundle, path: Path) -> Path:
         prob = np.asarray(series["prob"])
         if len(starts):
             axis.step(starts + row["window_s"] / 2, prob[:, -1], where="mid", label=f"{name}: p({model.task}={model.classes[-1]})")
-    axis.axvline(row["onset_s"], color="k", ls="--", lw=1.2, label="onset")
-    axis.axvline(row["offset_s"], color="k", ls=":", lw=1.2, label="offset")
+    for name, found in row.get("episodes", {}).items():
+        for number, episode in enumerate(found):
+            axis.axvspan(episode["start_s"], episode["end_s"], color="tab:red", alpha=0.15, label=f"{name}: episodes" if number == 0 else None)
+    if np.isfinite(row["onset_s"]):
+        axis.axvline(row["onset_s"], color="k", ls="--", lw=1.2, label="onset")
+    if np.isfinite(row["offset_s"]):
+        axis.axvline(row["offset_s"], color="k", ls=":", lw=1.2, label="offset")
     axis.set_ylim(0, 1)
     axis.set_xlim(0, row["duration_s"])
     axis.set_xlabel("time from recording start (s)")
@@ -78,8 +87,16 @@ def summary_rows(bundle: Bundle, rows: Sequence[dict[str, Any]]) -> list[dict[st
             item[f"{name}:p_{model.classes[-1]}"] = probability.get(model.classes[-1], float("nan")) if probability else float("nan")
             item[f"{name}:decision"] = result.get("decision", "")
         item["top_signs"] = "; ".join(f"{task} ({p:.2f})" for task, _, p in top_signs(bundle, row)) if row["status"] == "ok" else ""
+        item["episodes"] = episode_text(row)
+        item["normalisation"] = "; ".join(f"{stream}: {note}" for stream, note in sorted(row.get("normalisation", {}).get("notes", {}).items()))
         flat.append(item)
     return flat
+
+
+def episode_text(row: dict[str, Any]) -> str:
+    """The detected episodes of a result row, per model, as `model: start-end s (peak p)` items."""
+    return "; ".join(f"{name}: {episode['start_s']:.1f}-{episode['end_s']:.1f} s (peak {episode['peak']:.2f})"
+                     for name, found in sorted(row.get("episodes", {}).items()) for episode in found)
 
 
 def write_summary_tables(flat: list[dict[str, Any]], out_dir: Path) -> dict[str, Path]:
@@ -116,7 +133,7 @@ def write_summary_html(bundle: Bundle, flat: list[dict[str, Any]], timelines: di
     """A sortable table (click a header) of recordings, their top signs and a link to each timeline figure."""
     e = html.escape
     probability_columns = [c for c in (flat[0] if flat else {}) if c.endswith(tuple(f":p_{m.classes[-1]}" for m in bundle.models.values()))]
-    header = ["seizure id", "subject", "status", "top signs", *probability_columns, "timeline", "reason"]
+    header = ["seizure id", "subject", "status", "top signs", *probability_columns, "episodes", "normalisation", "timeline", "reason"]
     lines = ["<!doctype html><html><head><meta charset='utf-8'><title>screening summary</title>",
              "<style>body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:2px 6px}th{cursor:pointer;background:#eee}.error{color:#a00}</style></head><body>",
              f"<h1>Screening summary: {len(flat)} recordings</h1>",
@@ -127,6 +144,7 @@ def write_summary_html(bundle: Bundle, flat: list[dict[str, Any]], timelines: di
         for column in probability_columns:
             value = item[column]
             cells.append("" if not np.isfinite(value) else f"{value:.3f}")
+        cells += [e(item.get("episodes", "")), e(item.get("normalisation", ""))]
         timeline = timelines.get(item["seizure_id"])
         cells.append(f"<a href='{e(timeline)}'>timeline</a>" if timeline and (out_dir / timeline).is_file() else "")
         cells.append(e(item["error"]))

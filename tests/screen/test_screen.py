@@ -163,9 +163,9 @@ def test_results_log_repairs_a_torn_line_and_refuses_a_damaged_file(tmp_path):
         ResultsLog(path)
 
 
-def test_a_bare_video_folder_is_refused_clearly(bundle, tmp_path, capsys):
+def test_a_video_folder_without_recordings_is_refused_clearly(bundle, tmp_path, capsys):
     assert screen(["--bundle", str(bundle.path), "--videos", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
-    assert "onset/offset" in capsys.readouterr().err
+    assert "no recordings given" in capsys.readouterr().err
 
 
 def test_manifest_rows_with_videos_are_extracted_first(bundle, tmp_path):
