@@ -168,6 +168,8 @@ class SignLabel(Base):
     """A sign seen during a seizure: a term, where and on which side, from when to when, by whom, how sure, and its status.
 
     A person's label has an annotator; a model's proposal names its model (bundle and model name).
+    `version` counts the label's changes (migration 0003): an edit or delete that read an older
+    version is refused, so concurrent annotators never overwrite each other silently.
     """
 
     __tablename__ = "sign_labels"
@@ -193,9 +195,13 @@ class SignLabel(Base):
     model: Mapped[str | None] = mapped_column(String(200), nullable=True)
     confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="human")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     seizure: Mapped[Seizure] = relationship(back_populates="sign_labels")
     annotator: Mapped[User | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+    """Every UPDATE and DELETE names the version it read and raises StaleDataError when another session changed the row first."""
 
 
 class WindowPrediction(Base):

@@ -77,7 +77,7 @@ def test_an_old_schema_is_refused_with_the_command_that_fixes_it(db_url: str) ->
     engine = make_engine(db_url)
     downgrade(engine, "0001_initial")
     engine.dispose()
-    with pytest.raises(StoreError, match=r"schema revision 0001_initial, this semiology needs revision 0002_sign_terms.*tools/store.py init"):
+    with pytest.raises(StoreError, match=r"schema revision 0001_initial, this semiology needs revision 0003_label_versions.*tools/store.py init"):
         open_store(db_url)
     init_store(db_url).close()
     open_store(db_url).close()
@@ -93,8 +93,8 @@ def test_a_missing_sqlite_store_is_not_created_by_opening_it(tmp_path) -> None:
 def test_the_migrate_command_goes_down_and_up(db_url: str, capsys) -> None:
     assert main(["init", "--db", db_url]) == 0
     assert main(["migrate", "--db", db_url, "--to", "base"]) == 0
-    assert "0002_sign_terms -> none" in capsys.readouterr().out
+    assert "0003_label_versions -> none" in capsys.readouterr().out
     assert main(["migrate", "--db", db_url, "--to", "head"]) == 0
-    assert "none -> 0002_sign_terms" in capsys.readouterr().out
+    assert "none -> 0003_label_versions" in capsys.readouterr().out
     assert main(["migrate", "--db", db_url, "--to", "nonsense"]) == 2
     assert "unknown schema revision 'nonsense'" in capsys.readouterr().err
