@@ -12,6 +12,11 @@ to 18 are kept for held-out checks of a change chosen on the dev cohorts.
 `--set` overrides config keys as on the command line of tools/loso_eval.py (YAML values), e.g.
 `--set tcn.keypoints=false models.TCN-face.ensemble=1 models.AGCN-pose.train.lr=0.01` (a
 `models.NAME.KEY` or `models.NAME.SECTION.KEY` item changes one model).
+`--compare A B` (model names) also prints, per cohort and training seed, A's paired difference to
+B over the LOSO folds (window macro F1): mean difference, its bootstrap 95 % CI and the
+Wilcoxon signed-rank p-value, as the study report's comparison table computes them, e.g.
+`--cohort 14 15 16 --seeds 0 --models AGCN-pose+KD AGCN-pose --compare AGCN-pose+KD AGCN-pose`
+for what distillation buys over the same AGCN without it on three cohorts never tuned on.
 """
 
 import argparse
@@ -24,6 +29,7 @@ import numpy as np
 
 from semiology.cli import DEMO_CONFIG
 from semiology.config import config_to_dict, parse_overrides
+from semiology.evaluate.compare import compare_pair
 from semiology.evaluate.metrics import fold_metrics, summarise_folds
 from semiology.evaluate.run import load_experiment, load_records
 from semiology.evaluate.study import run_study
@@ -53,6 +59,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["AGCN-pose+KD", "TCN-face"])
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--compare", nargs=2, metavar=("A", "B"), default=None, help="print A's paired difference to B per cohort and seed")
     args = parser.parse_args()
     overrides = parse_overrides(args.set)
     changes: dict[str, dict] = {}
@@ -90,6 +97,8 @@ def cohort_scores(cohort: int, args: argparse.Namespace, overrides: dict, models
         started = time.perf_counter()
         study = run_study(load_experiment(DEMO_CONFIG, {**base, "seed": seed}), records, synthetic=True, progress=False)
         seconds = time.perf_counter() - started
+        if args.compare:
+            _print_comparison(study, args.compare, seed)
         for result in study.models:
             summary = summarise_folds(fold_metrics(result.predictions))["macro_f1"]
             scores.setdefault(result.key, []).append(summary["mean"])
@@ -97,6 +106,20 @@ def cohort_scores(cohort: int, args: argparse.Namespace, overrides: dict, models
     for key, values in scores.items():
         print(f"over seeds {args.seeds}: {key:24s} {np.mean(values):.3f} ± {np.std(values):.3f} (min {np.min(values):.3f})")
     return {key: float(np.mean(values)) for key, values in scores.items()}
+
+
+def _print_comparison(study, names: list[str], seed: int) -> None:
+    """A's paired difference to B over the folds of one run (window macro F1 per held-out subject)."""
+    by_name = {result.model: result for result in study.models}
+    missing = [name for name in names if name not in by_name]
+    if missing:
+        raise SystemExit(f"--compare: {', '.join(missing)} not among the models run ({', '.join(by_name)})")
+    scores = [{",".join(entry["subjects"]): entry["macro_f1"] for entry in fold_metrics(by_name[name].predictions)} for name in names]
+    result = compare_pair(*scores)
+    low, high = result["ci95"]["low"], result["ci95"]["high"]
+    p = result["wilcoxon"]["p"]
+    print(f"seed {seed}  {names[0]} - {names[1]}: {result['mean_difference']:+.3f} [{low:+.3f}, {high:+.3f}] over {result['n']} folds, "
+          f"Wilcoxon p {'-' if p is None else f'{p:.3f}'}")
 
 
 if __name__ == "__main__":

@@ -31,9 +31,9 @@ from semiology.models.encoder import SmallCNNEncoder
 from semiology.preprocess.model_inputs import build_stream_windows, cap_per_record, tcn_inputs
 from semiology.records import SeizureRecord
 from semiology.streams import get_appearance, get_stream
-from semiology.train.augment import keypoint_augment
-from semiology.train.classifier import WindowClassifier
+from semiology.train.classifier import WindowClassifier, keypoint_classifier
 from semiology.train.final import select_final_settings
+from semiology.train.search import final_search_values
 
 BUNDLED_KINDS = ("agcn", "agcn_kd", "tcn", "fusion")
 
@@ -86,9 +86,10 @@ def build_bundle(
                 teacher_inputs = tcn_inputs(stream.features[rows], stream.keypoints[rows], teacher_config.keypoints)
                 teacher_logits = fitted[model.teacher].predict_logits(teacher_inputs)
             settings = model.train.apply(config.train)
-            classifier = WindowClassifier(
+            settings = dataclasses.replace(settings, **final_search_values(selection.fold_values, settings))
+            classifier = keypoint_classifier(
                 spec, settings, seed=model_seed(config.seed, task_index, model_index, None), distillation=config.distillation,
-                augment=keypoint_augment(settings.mirror, model.kind, layout),
+                kind=model.kind, classes=task.classes,
             ).refit(inputs[rows], stream.labels[rows], selection.epochs, teacher_logits=teacher_logits)
             fitted[model.name] = classifier
             state_dicts[key] = classifier.network_.state_dict()

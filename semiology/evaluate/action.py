@@ -306,4 +306,6 @@ def merge_study(
     by_key = {result.key: result for part in (spine, action) if part is not None for result in part.models}
     folds = spine.folds if spine is not None else action.folds
     models = [by_key[f"{m.task}/{m.name}"] for m in config.models if f"{m.task}/{m.name}" in by_key]
-    return study_result(config, records, synthetic, folds, models)
+    merged = study_result(config, records, synthetic, folds, models)
+    merged.normalisation_notes = spine.normalisation_notes if spine is not None else []
+    return merged

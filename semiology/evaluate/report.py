@@ -24,6 +24,7 @@ from semiology.evaluate.figures import plot_confusion_matrix, plot_fold_scores, 
 from semiology.evaluate.metrics import evaluate_model, to_jsonable
 from semiology.evaluate.results import ModelResult, StudyResult
 from semiology.evaluate.text import fixed_width
+from semiology.train.search import SEARCH_KEY_PREFIX as SEARCH_PREFIX
 
 SYNTHETIC_BANNER = "SYNTHETIC DATA — these numbers prove the machinery, not clinical accuracy"
 LEAKY_BANNER = (
@@ -280,6 +281,7 @@ def _document(
             "sensitivity/specificity/AUCs are counted only in folds where they are defined. Standard deviations are "
             "population standard deviations over folds."
         ),
+        *_normalisation_blocks(study),
         _Heading("Metrics pooled over folds, by level"),
         _Table(*_pooled_table(study, evaluations)),
         _Heading("Scores per fold"),
@@ -304,6 +306,24 @@ def _document(
         _Code(json.dumps(to_jsonable(study.config, decimals=None), sort_keys=True, indent=2)),
     ]
     return title, blocks
+
+
+def _normalisation(study: StudyResult) -> dict:
+    windows = study.config.get("windows", {})
+    return {"baseline": windows.get("baseline"), "fallback": windows.get("baseline_fallback"), "view": windows.get("view"), "notes": list(study.normalisation_notes)}
+
+
+def _normalisation_blocks(study: StudyResult) -> list:
+    """The baseline policy in words, and every record that fell back from it (none: one sentence says so)."""
+    policy = _normalisation(study)
+    if policy["baseline"] is None:
+        return []
+    text = (f"Windows are normalised with the `{policy['baseline']}` baseline policy (fallback `{policy['fallback']}` for a recording "
+            f"without the frames it needs), body frame: `{policy['view']}`, the same rule for every record.")
+    if not policy["notes"]:
+        return [_Heading("Normalisation"), _Paragraph(text + " No record fell back.")]
+    rows = [[note["seizure"], note["stream"], note["note"]] for note in policy["notes"]]
+    return [_Heading("Normalisation"), _Paragraph(text + f" {len(rows)} record/stream pairs fell back:"), _Table(("Seizure", "Stream", "Note"), rows)]
 
 
 def _comparison_blocks(comparisons: Mapping) -> list:
@@ -346,15 +366,18 @@ def _pooled_table(study: StudyResult, evaluations: Mapping[str, dict]) -> tuple[
 
 def _selection_table(study: StudyResult) -> tuple[Sequence[str], list[list[str]]]:
     header = ("Task/model", "Fold", "Test subjects", "Epoch", "Threshold", "Fusion weight")
+    searched = any(key.startswith(SEARCH_PREFIX) for model in study.models for chosen in model.selected.values() for key in chosen)
+    if searched:
+        header = (*header, "Searched settings (inner split)")
     rows = []
     for model in _models_by_task(study):
         for fold in sorted(model.selected):
             chosen = model.selected[fold]
             held_out = ", ".join(study.fold_subjects.get(fold, ()))
-            rows.append(
-                [model.key, str(fold), held_out]
-                + [_selection_value(chosen, key) for key in ("epoch", "threshold", "fusion_weight")]
-            )
+            row = [model.key, str(fold), held_out] + [_selection_value(chosen, key) for key in ("epoch", "threshold", "fusion_weight")]
+            if searched:
+                row.append(", ".join(f"{key[len(SEARCH_PREFIX):]}={value:g}" for key, value in sorted(chosen.items()) if key.startswith(SEARCH_PREFIX)) or "—")
+            rows.append(row)
     return header, rows
 
 
@@ -447,6 +470,7 @@ def _metrics_document(study: StudyResult, evaluations: Mapping[str, dict], compa
         "semiology_version": __version__,
         "models": models,
         "comparisons": comparisons,
+        "normalisation": _normalisation(study),
     }
 
 

@@ -119,6 +119,8 @@ class StudyResult:
     fold_subjects: dict[int, tuple[str, ...]]
     split: str
     models: list[ModelResult]
+    normalisation_notes: list[dict[str, str]] = field(default_factory=list)
+    """One entry per record and stream whose baseline or body frame fell back from the policy (`seizure`, `stream`, `note`)."""
 
     def __post_init__(self) -> None:
         if self.split not in SPLITS:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -21,12 +22,12 @@ from semiology.evaluate.splits import Fold, inner_folds
 from semiology.experiment import ExperimentConfig, ModelConfig, TaskConfig
 from semiology.models.factory import ModelSpec, model_spec
 from semiology.models.fusion import choose_fusion_weights, fuse
-from semiology.preprocess.model_inputs import StreamWindows, build_stream_windows, cap_per_record, rows_of_records, tcn_inputs
+from semiology.preprocess.model_inputs import StreamWindows, build_stream_windows, cap_per_record, normalisation_notes, rows_of_records, tcn_inputs
 from semiology.records import SeizureRecord
 from semiology.streams import get_stream
-from semiology.train.augment import keypoint_augment
-from semiology.train.classifier import InnerFold, WindowClassifier
+from semiology.train.classifier import InnerFold, WindowClassifier, keypoint_classifier
 from semiology.train.final import fusion_selection
+from semiology.train.search import fit_searched
 
 
 @dataclass
@@ -154,9 +155,9 @@ def _run_task(context: StudyContext, fold: Fold, task: TaskConfig, task_index: i
         teacher_fit = fitted[teacher.name].classifier if teacher is not None else None
         settings = model.train.apply(config.train)
         spec = window_model_spec(model, config, stream, records, len(task.classes))
-        classifier = WindowClassifier(
-            spec, settings, seed=model_seed(config.seed, task_index, model_index, fold.index), distillation=config.distillation,
-            augment=keypoint_augment(settings.mirror, model.kind, spec.layout),
+        make_classifier = partial(
+            keypoint_classifier, spec, seed=model_seed(config.seed, task_index, model_index, fold.index), distillation=config.distillation,
+            kind=model.kind, classes=task.classes,
         )
         used = inner if settings.cross_fit else inner[:1]
         cap = config.windows.max_train_windows_per_seizure
@@ -169,12 +170,13 @@ def _run_task(context: StudyContext, fold: Fold, task: TaskConfig, task_index: i
                 teacher_logits = teacher_fit.inner_logits(index, tcn_inputs(stream.features[train_rows], stream.keypoints[train_rows], teacher.keypoints))
             folds.append(InnerFold(inputs[train_rows], stream.labels[train_rows], inputs[rows], stream.labels[rows], teacher_logits))
             val_rows.append(rows)
-        classifier.fit(folds)
+        search = fit_searched(model.search.points(), settings, make_classifier, folds)
+        classifier = search.classifier
         all_val_rows = np.concatenate(val_rows)
         test_rows = rows_of_records(stream.record_index, test_records)
         test_prob = classifier.predict_proba(inputs[test_rows])
         fitted[model.name] = _Fitted(classifier, classifier.val_prob_, stream.labels[all_val_rows], all_val_rows, test_prob, test_rows)
-        output.selected[key] = {"epoch": float(classifier.epoch_), "threshold": classifier.threshold_}
+        output.selected[key] = {"epoch": float(classifier.epoch_), "threshold": classifier.threshold_, **search.selected()}
         output.curves[key] = classifier.curves_
         output.predictions[key] = _held_out(context, task, model, test_rows, test_prob, classifier.threshold_)
 
@@ -203,4 +205,6 @@ def run_study(config: ExperimentConfig, records: list[SeizureRecord], synthetic:
     jobs = plan_jobs(config, windows, folds)
     context = StudyContext(config=config, records=records, windows=windows)
     outputs = run_jobs(run_window_job, context, jobs, config.evaluation.workers, desc=f"{config.name}: {len(folds)} folds x {len(config.tasks)} tasks", progress=progress)
-    return study_result(config, records, synthetic, folds, collect_results(config, records, outputs, config.models))
+    result = study_result(config, records, synthetic, folds, collect_results(config, records, outputs, config.models))
+    result.normalisation_notes = normalisation_notes(records, [stream for _, stream, _ in windows], config)
+    return result

@@ -209,6 +209,7 @@ def plan_seizure(
         tonic_end_s = generalisation_s + (offset_s - generalisation_s) * float(rng.uniform(0.3, 0.45))
         signs["tonic"] = [[generalisation_s, tonic_end_s, _focal_details("tonic", traits, rng, bilateral=True)]]
         signs["clonic"] = [[tonic_end_s, offset_s, _focal_details("clonic", traits, rng, bilateral=True)]]
+    labels.update(side_labels(signs))
     return SeizurePlan(
         seizure_id=seizure_id,
         subject_id=traits.subject_id,
@@ -227,6 +228,23 @@ def plan_seizure(
         canary=traits.canary,
         graded_signs=tuple(graded_signs),
     )
+
+
+SIDE_LABELS: dict[str, str] = {"dystonia_side": "dystonia", "head_version_side": "head_version"}
+"""The lateralised labels of a seizure and the planted sign each reads its side from."""
+
+
+def side_labels(signs: dict[str, list[Episode]]) -> dict[str, str]:
+    """The side of each lateralised sign that the seizure plays: `left` / `right` of the
+    patient's body (dystonic arm, direction the head turns to), `none` when the sign is not
+    planted (or, for head version, plays bilaterally). Read from the planted episodes, so a
+    label is never set on a seizure whose motion does not carry it.
+    """
+    sides = {}
+    for label, sign in SIDE_LABELS.items():
+        episode_sides = {details.get("side") for _, _, details in signs.get(sign, [])}
+        sides[label] = episode_sides.pop() if len(episode_sides) == 1 and episode_sides <= {"left", "right"} else "none"
+    return sides
 
 
 def _focal_details(sign: str, traits: SubjectTraits, rng: np.random.Generator, bilateral: bool) -> dict[str, Any]:

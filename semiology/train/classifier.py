@@ -10,11 +10,10 @@ refits its winner on all data.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 from torch import nn
 
 from semiology.experiment import DistillationConfig, TrainConfig
@@ -22,6 +21,7 @@ from semiology.models.ensemble import SeedEnsemble
 from semiology.models.factory import ModelSpec, member_builder
 from semiology.models.fusion import choose_threshold
 from semiology.models.objective import Objective, class_column
+from semiology.train.augment import BatchAugment, keypoint_augment
 from semiology.train.ensemble import fit_ensemble, member_epochs, member_seeds
 from semiology.train.final import fit_fixed_epochs
 from semiology.train.fit import FitResult, predict_logits, predict_proba
@@ -29,7 +29,7 @@ from semiology.train.fit import FitResult, predict_logits, predict_proba
 INNER_FOLD_SEED_STEP = 15_485_863
 """Added to a model's seed for each inner fold after the first, so cross-fitted members differ."""
 
-Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+Augment = BatchAugment
 
 
 @dataclass
@@ -119,3 +119,12 @@ class WindowClassifier:
             raise RuntimeError("the classifier is not fitted (call fit or refit first)")
         return self.network_
 
+
+def keypoint_classifier(
+    spec: ModelSpec, settings: TrainConfig, seed: int, distillation: DistillationConfig | None, kind: str, classes: Sequence[str]
+) -> WindowClassifier:
+    """A window classifier with the batch augmentation its settings ask for (mirroring of keypoint
+    models, side labels mirrored with them): one constructor for the folds, the search and the final refit."""
+    return WindowClassifier(
+        spec, settings, seed=seed, distillation=distillation, augment=keypoint_augment(settings.mirror, kind, spec.layout, tuple(classes))
+    )

@@ -17,6 +17,7 @@ from torch import nn
 
 from semiology.experiment import DistillationConfig, TrainConfig
 from semiology.models.distill import DistillationLoss
+from semiology.train.augment import BatchAugment
 from semiology.train.ensemble import member_epochs
 from semiology.train.fit import _batches, class_weights
 
@@ -65,7 +66,9 @@ def select_final_settings(selected: Mapping[int, Mapping[str, float]]) -> FinalS
     folds = sorted(selected)
     keys = ["epoch", "threshold", FUSION_KEY, *sorted({key for choice in selected.values() for key in choice if key.startswith(f"{FUSION_KEY}_")},
                                                    key=lambda key: int(key.rsplit("_", 1)[1]))]
+    searched = sorted({key for choice in selected.values() for key in choice if key.startswith("search.")})
     values = {key: [float(selected[f][key]) for f in folds if key in selected[f]] for key in keys}
+    values |= {key: [float(selected[f][key]) for f in folds if key in selected[f]] for key in searched}
     values = {key: vals for key, vals in values.items() if vals}
     epochs = member_epochs(values["epoch"]) if "epoch" in values else None
     thresholds = [t for t in values.get("threshold", []) if np.isfinite(t)]
@@ -87,7 +90,7 @@ def fit_fixed_epochs(
     seed: int,
     teacher_logits: np.ndarray | None = None,
     distillation: DistillationConfig | None = None,
-    augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+    augment: BatchAugment | None = None,
 ) -> nn.Module:
     """Train for exactly `epochs` epochs on all of `inputs` (no validation data, no early stopping).
 
@@ -113,8 +116,12 @@ def fit_fixed_epochs(
     for _ in range(epochs):
         model.train()
         for batch in _batches(len(x), config.batch_size, generator):
-            logits = model(x[batch] if augment is None else augment(x[batch], generator))
-            loss = criterion(logits, teacher[batch], y[batch])[0] if teacher_logits is not None else criterion(logits, y[batch])
+            batch_x, batch_y = x[batch], y[batch]
+            batch_teacher = teacher[batch] if teacher_logits is not None else None
+            if augment is not None:
+                batch_x, batch_y, batch_teacher = augment(batch_x, batch_y, generator, batch_teacher)
+            logits = model(batch_x)
+            loss = criterion(logits, batch_teacher, batch_y)[0] if teacher_logits is not None else criterion(logits, batch_y)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()

@@ -34,6 +34,8 @@ LABEL_VALUES = {
     "seizure_type": {"FLE", "TLE"},
     "generalisation": {"FOS", "TCS"},
     **{sign: {"yes", "no"} for sign in FOCAL_SIGNS},
+    "dystonia_side": {"left", "right", "none"},
+    "head_version_side": {"left", "right", "none"},
 }
 
 
@@ -152,6 +154,10 @@ def test_records_honour_the_contract(small: list[SeizureRecord]) -> None:
         assert set(record.labels) == set(LABEL_VALUES)
         assert all(isinstance(value, str) and value in LABEL_VALUES[key] for key, value in record.labels.items())
         assert (record.generalisation_s is not None) == (record.labels["generalisation"] == "TCS")
+        dystonic_arm = {joint.split("_")[0] for joint in record.meta["planted_joints"]["dystonia"]}
+        assert record.labels["dystonia_side"] == (dystonic_arm.pop() if dystonic_arm else "none")
+        head = [details["side"] for _, _, details in record.meta["signs"].get("head_version", [])]
+        assert record.labels["head_version_side"] == (head[0] if head else "none")
         decoded = json.loads(json.dumps(record.meta))
         assert decoded["canary"] is False and decoded["difficulty"] == 0.0
         assert set(decoded) >= {"subject_traits", "signs", "planted_joints", "camera"}
