@@ -83,17 +83,31 @@ class TemporalUnit(nn.Module):
         )
         self.bn = nn.BatchNorm2d(out_channels)
         self.fused = True
+        self.channels_last = False
         _init_conv_fan_out(self.conv)
         _init_bn(self.bn, 1.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Map `[N, C_in, T, V]` to `[N, C_out, T', V]`, `T' = ceil(T / stride)`."""
-        if self.fused and _folds_bn(self.bn):
+        """Map `[N, C_in, T, V]` to `[N, C_out, T', V]`, `T' = ceil(T / stride)`.
+
+        With `channels_last` (fused only) the convolution and its batch norm run on a
+        `[N, T, V, C]`-ordered copy and the result comes back in the usual order: oneDNN's
+        channels-last kernels are faster for this `k x 1` convolution on wide inputs
+        (see docs/decisions.md#agcn-training-speed), the two copies cost little beside it.
+        """
+        if not self.fused:
+            return self.bn(self.conv(x))
+        weight, bias = self.conv.weight, self.conv.bias
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+            weight = weight.contiguous(memory_format=torch.channels_last)
+        if _folds_bn(self.bn):
             scale, shift = _bn_affine(self.bn)
-            weight = self.conv.weight * scale[:, None, None, None]
-            assert self.conv.bias is not None
-            return F.conv2d(x, weight, self.conv.bias * scale + shift, self.conv.stride, self.conv.padding)
-        return self.bn(self.conv(x))
+            assert bias is not None
+            y = F.conv2d(x, weight * scale[:, None, None, None], bias * scale + shift, self.conv.stride, self.conv.padding)
+        else:
+            y = self.bn(F.conv2d(x, weight, bias, self.conv.stride, self.conv.padding))
+        return y.contiguous() if self.channels_last else y
 
 
 class GraphUnit(nn.Module):
@@ -248,6 +262,8 @@ class AGCN(nn.Module):
     `get_layout(name).adjacency()`. `channels` and `strides` give one block each; block 1 has no
     residual path, as in the reference. `fused` picks the fast formulation (see the module
     docstring); it can be switched later through the `fused` attribute without touching weights.
+    `channels_last` (fused only) runs the temporal convolutions on channels-last copies, faster
+    for wide inputs such as NTU's `[N, 3, 300, 25, 2]`; it too is an attribute.
     In eval mode without autograd the fused model also runs the batch in tiles of at most
     `inference_tile_bytes` of activations (0 turns tiling off); see `inference_tile`.
     """
@@ -265,6 +281,7 @@ class AGCN(nn.Module):
         dropout: float = 0.0,
         fused: bool = True,
         inference_tile_bytes: int = INFERENCE_TILE_BYTES,
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
         adjacency = np.asarray(adjacency, dtype=np.float32)
@@ -307,6 +324,7 @@ class AGCN(nn.Module):
         nn.init.normal_(self.fc.weight, 0.0, math.sqrt(2.0 / num_class))
         _init_bn(self.data_bn, 1.0)
         self.fused = fused
+        self.channels_last = channels_last
         self.inference_tile_bytes = inference_tile_bytes
 
     @property
@@ -320,6 +338,22 @@ class AGCN(nn.Module):
         for module in self.modules():
             if isinstance(module, GraphUnit | TemporalUnit):
                 module.fused = self._fused
+
+    @property
+    def channels_last(self) -> bool:
+        """Whether the fused temporal convolutions run channels-last; setting it switches every block.
+
+        Off by default: the results equal the default layout's to float rounding, not bit for
+        bit, and it pays only on wide inputs (see docs/decisions.md#agcn-training-speed).
+        """
+        return self._channels_last
+
+    @channels_last.setter
+    def channels_last(self, value: bool) -> None:
+        self._channels_last = bool(value)
+        for module in self.modules():
+            if isinstance(module, TemporalUnit):
+                module.channels_last = self._channels_last
 
     @property
     def blocks(self) -> list[Block]:

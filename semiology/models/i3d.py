@@ -9,9 +9,10 @@ norm uses eps 1e-3 as in the original.
 `I3D.features` gives the 3D-video study's features: Mixed_5c, then an average pool over
 (2, 7, 7) with stride 1, i.e. `[N, T', 1024]` with T' = ceil(T / 8) - 1. `fast_extractor` builds
 an inference-only copy with every batch norm folded into its convolution and the three 1x1
-branch convolutions of each Inception block merged into one, in channels_last_3d memory layout
-(measured faster on CPU); it returns the same features to float rounding (see
-benchmarks/i3d_throughput.py).
+branch convolutions of each Inception block merged into one, in channels_last_3d memory layout;
+on CPU every convolution runs on oneDNN and the max pools as separable strided maxima (all
+measured faster, docs/decisions.md#i3d-speed). It returns the same features to float rounding
+(see benchmarks/i3d_throughput.py); it takes the model's device (`model.to("cuda")` first).
 """
 
 from __future__ import annotations
@@ -196,7 +197,10 @@ def pool_features(mixed_5c: torch.Tensor) -> torch.Tensor:
 def _folded(unit: Unit3D) -> tuple[torch.Tensor, torch.Tensor]:
     """`(weight, bias)` of `unit`'s convolution with its eval-mode batch norm folded in (torch's `fuse_conv_bn_weights`)."""
     weight = unit.conv3d.weight.detach()
-    bias = unit.conv3d.bias.detach() if unit.conv3d.bias is not None else torch.zeros(weight.shape[0])
+    if unit.conv3d.bias is not None:
+        bias = unit.conv3d.bias.detach()
+    else:
+        bias = torch.zeros(weight.shape[0], dtype=weight.dtype, device=weight.device)
     if unit.bn is None:
         return weight.clone(), bias.clone()
     bn = unit.bn
@@ -204,8 +208,70 @@ def _folded(unit: Unit3D) -> tuple[torch.Tensor, torch.Tensor]:
     return fused_weight.detach(), fused_bias.detach()
 
 
+def _uses_onednn(x: torch.Tensor) -> bool:
+    """Whether `x` can go to oneDNN (mkldnn) directly: a float32 CPU tensor and a torch built with it."""
+    return x.device.type == "cpu" and x.dtype == torch.float32 and torch.backends.mkldnn.is_available()
+
+
+def conv3d_relu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, stride: tuple[int, int, int], padding: tuple[int, int, int]) -> torch.Tensor:
+    """`relu(conv3d(x))`, on CPU always through oneDNN.
+
+    torch sends a batch-of-one 3D convolution on a small map (under about 20k elements in its
+    first four dims) or a 1x1 kernel to its im2col fallback, which measured half oneDNN's
+    speed on I3D's 7x7 and 14x14 Inception maps (docs/decisions.md#i3d-speed); calling the
+    oneDNN operator keeps every layer on one kernel family. Elsewhere (CUDA) `F.conv3d`.
+    """
+    if _uses_onednn(x):
+        y = torch.ops.aten.mkldnn_convolution(x, weight, bias, list(padding), list(stride), [1, 1, 1], 1)
+    else:
+        y = F.conv3d(x, weight, bias, stride, padding)
+    return y.relu_()
+
+
+def _max_along(x: torch.Tensor, dim: int, kernel: int, stride: int, before: int, after: int) -> torch.Tensor:
+    """Max pool of `x` along `dim` (window `kernel`, `stride`, zero padding `before`/`after`), for inputs >= 0.
+
+    Every output takes the maximum of the strided views of the input its window covers; a
+    window's padded positions are skipped, which equals zero padding because the inputs follow
+    a ReLU and every SAME window holds at least one real element.
+    """
+    length = x.shape[dim]
+    out_length = (length + before + after - kernel) // stride + 1
+    shape = list(x.shape)
+    shape[dim] = out_length
+    layout = torch.channels_last_3d if x.dim() == 5 and x.is_contiguous(memory_format=torch.channels_last_3d) else torch.contiguous_format
+    result = torch.empty(shape, dtype=x.dtype, device=x.device, memory_format=layout).zero_()
+    for offset in range(-before, kernel - before):
+        first = max(0, -(offset // stride))
+        last = min(out_length - 1, (length - 1 - offset) // stride)
+        if last < first:
+            continue
+        count = last - first + 1
+        source = x.narrow(dim, first * stride + offset, (count - 1) * stride + 1)
+        if stride > 1:
+            source = source[(slice(None),) * dim + (slice(None, None, stride),)]
+        target = result.narrow(dim, first, count)
+        torch.maximum(target, source, out=target)
+    return result
+
+
+def same_max_pool3d(x: torch.Tensor, kernel: tuple[int, int, int], stride: tuple[int, int, int]) -> torch.Tensor:
+    """`MaxPool3dSame` for non-negative inputs, as three one-dimensional passes of strided maxima.
+
+    Written by hand because torch's CPU 3D max pool always computes argmax indices and measured
+    several times slower than the separable passes on I3D's maps (docs/decisions.md#i3d-speed);
+    max is exact, so the result equals the pooled reference bit for bit.
+    """
+    pads = same_padding(x.shape[2:], kernel, stride)
+    for axis, dim in enumerate((4, 3, 2)):
+        size = (kernel[dim - 2], stride[dim - 2])
+        if size != (1, 1):
+            x = _max_along(x, dim, size[0], size[1], pads[2 * axis], pads[2 * axis + 1])
+    return x
+
+
 class _FoldedConv(nn.Module):
-    """A convolution with batch norm folded in, SAME padding done by the convolution when symmetric."""
+    """A convolution with batch norm folded in and its ReLU, SAME padding done by the convolution when symmetric."""
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor, kernel: tuple[int, int, int], stride: tuple[int, int, int]) -> None:
         super().__init__()
@@ -216,15 +282,26 @@ class _FoldedConv(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pads = same_padding(x.shape[2:], self.kernel, self.stride)
         if all(pads[i] == pads[i + 1] for i in range(0, 6, 2)):
-            return F.relu(F.conv3d(x, self.weight, self.bias, self.stride, padding=(pads[4], pads[2], pads[0])))
-        return F.relu(F.conv3d(F.pad(x, pads), self.weight, self.bias, self.stride))
+            return conv3d_relu(x, self.weight, self.bias, self.stride, (pads[4], pads[2], pads[0]))
+        return conv3d_relu(F.pad(x, pads), self.weight, self.bias, self.stride, (0, 0, 0))
+
+
+class _FastMaxPool(nn.Module):
+    """`MaxPool3dSame` through `same_max_pool3d` (inputs follow a ReLU)."""
+
+    def __init__(self, pool: MaxPool3dSame) -> None:
+        super().__init__()
+        self.kernel, self.stride = pool.kernel, pool.stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return same_max_pool3d(x, self.kernel, self.stride)
 
 
 class _FastInception(nn.Module):
     """An Inception block whose three 1x1 convolutions on the block input run as one.
 
-    The max-pool branch pads with -inf instead of the reference's zeros: the same result, since
-    every block input follows a ReLU (nothing below zero for a zero pad to beat).
+    The max-pool branch skips padded positions instead of the reference's zeros: the same
+    result, since every block input follows a ReLU (nothing below zero for a zero pad to beat).
     """
 
     def __init__(self, block: InceptionBlock) -> None:
@@ -238,15 +315,17 @@ class _FastInception(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b0, b1, b2 = torch.split(self.entry(x), self.split, dim=1)
-        pooled = F.max_pool3d(x, 3, stride=1, padding=1)
+        pooled = same_max_pool3d(x, (3, 3, 3), (1, 1, 1))
         return torch.cat([b0, self.b1b(b1), self.b2b(b2), self.b3b(pooled)], dim=1)
 
 
 class FastI3DFeatures(nn.Module):
     """Inference-only I3D feature extractor: batch norm folded, 1x1 branch convolutions merged.
 
-    Build it with `fast_extractor(model)`; it copies the weights, so later changes to `model`
-    are not seen. Call it under `torch.inference_mode()` (as `extract_features` does).
+    Build it with `fast_extractor(model)`; it copies the weights (on `model`'s device), so later
+    changes to `model` are not seen. Call it under `torch.inference_mode()` (as
+    `extract_features` does). On CPU every convolution runs through oneDNN and the max pools
+    as separable strided maxima (see `conv3d_relu`, `same_max_pool3d`).
     """
 
     def __init__(self, model: I3D, channels_last: bool = True) -> None:
@@ -260,7 +339,7 @@ class FastI3DFeatures(nn.Module):
             elif isinstance(layer, Unit3D):
                 layers.append(_FoldedConv(*_folded(layer), layer.kernel, layer.stride))
             else:
-                layers.append(layer)
+                layers.append(_FastMaxPool(layer))
         self.layers = nn.Sequential(*layers)
         if channels_last:
             self.to(memory_format=torch.channels_last_3d)

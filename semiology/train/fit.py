@@ -18,6 +18,7 @@ from torch import nn
 from semiology.experiment import DistillationConfig, TrainConfig
 from semiology.models.distill import DistillationLoss
 from semiology.models.objective import Objective, class_column
+from semiology.train.augment import BatchAugment
 
 
 @dataclass
@@ -39,12 +40,13 @@ def class_weights(labels: np.ndarray, num_class: int) -> torch.Tensor:
 
 @torch.inference_mode()
 def predict_logits(model: nn.Module, inputs: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Logits of `model` in eval mode over `inputs`, batched."""
+    """Logits of `model` in eval mode over `inputs`, batched on the model's device, returned on the CPU."""
     model.eval()
-    outputs = [model(torch.from_numpy(inputs[i : i + batch_size])) for i in range(0, len(inputs), batch_size)]
+    device = next(iter([*model.parameters(), *model.buffers()]), torch.zeros(0)).device
+    outputs = [model(torch.from_numpy(inputs[i : i + batch_size]).to(device)) for i in range(0, len(inputs), batch_size)]
     if not outputs:
         return np.zeros((0, 0), dtype=np.float32)
-    return torch.cat(outputs).numpy()
+    return torch.cat(outputs).cpu().numpy()
 
 
 def predict_proba(model: nn.Module, inputs: np.ndarray, batch_size: int = 256, objective: Objective | None = None) -> np.ndarray:
@@ -86,7 +88,8 @@ def fit_classifier(
     distillation: DistillationConfig | None = None,
     objective: Objective | None = None,
     optimiser: str = "adam",
-    augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+    augment: BatchAugment | None = None,
+    device: str | torch.device = "cpu",
 ) -> FitResult:
     """Train with Adam, keep the best epoch on the inner validation split, stop after `patience`.
 
@@ -99,20 +102,23 @@ def fit_classifier(
     teacher. An `objective` replaces the cross-entropy (see `Objective`); `optimiser="sgd"`
     uses SGD with momentum 0.9 instead of Adam. `augment` transforms each training batch
     (e.g. `MirrorAugment`), drawing from the seeded generator. Deterministic given `seed`.
+    `device` (`cpu`, `cuda`, `cuda:1`) is where the model trains: batches are drawn and
+    augmented on the CPU and moved there; the returned model stays there.
     """
+    device = torch.device(device)
     torch.manual_seed(seed)
-    model = build_model()
+    model = build_model().to(device)
     generator = torch.Generator().manual_seed(seed)
     weights = class_weights(class_column(y_train), num_class) if config.class_weighted else None
     objective = objective or Objective()
 
     def criterion(outputs: torch.Tensor, batch_targets: torch.Tensor) -> torch.Tensor:
-        return objective.loss(model, outputs, batch_targets, weights)
+        return objective.loss(model, outputs, batch_targets, None if weights is None else weights.to(outputs.device))
 
     distiller = None
     if teacher_logits is not None:
         settings = distillation or DistillationConfig()
-        distiller = DistillationLoss(temperature=settings.temperature, alpha=settings.alpha, class_weight=weights)
+        distiller = DistillationLoss(temperature=settings.temperature, alpha=settings.alpha, class_weight=weights).to(device)
         teacher_tensor = torch.from_numpy(np.ascontiguousarray(teacher_logits, dtype=np.float32))
     if optimiser == "sgd":
         step = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
@@ -129,12 +135,18 @@ def fit_classifier(
         model.train()
         running, seen = 0.0, 0
         for batch in _batches(len(inputs), config.batch_size, generator):
-            batch_inputs = inputs[batch] if augment is None else augment(inputs[batch], generator)
+            batch_inputs, batch_targets = inputs[batch], targets[batch]
+            batch_teacher = teacher_tensor[batch] if distiller is not None else None
+            if augment is not None:
+                batch_inputs, batch_targets, batch_teacher = augment(batch_inputs, batch_targets, generator, batch_teacher)
+            batch_inputs, batch_targets = batch_inputs.to(device), batch_targets.to(device)
+            if batch_teacher is not None:
+                batch_teacher = batch_teacher.to(device)
             logits = model(batch_inputs)
             if distiller is not None:
-                loss, _ = distiller(logits, teacher_tensor[batch], targets[batch])
+                loss, _ = distiller(logits, batch_teacher, batch_targets)
             else:
-                loss = criterion(logits, targets[batch])
+                loss = criterion(logits, batch_targets)
             step.zero_grad()
             loss.backward()
             step.step()
