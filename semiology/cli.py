@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from semiology.config import parse_overrides
+from semiology.engines.ray_engine import RaySession, add_engine_arguments, engine_settings
 from semiology.errors import SemiologyError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -103,11 +105,12 @@ def screen(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--bundle", type=Path, required=True, help="model bundle folder (tools/loso_eval.py --bundle DIR)")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--manifest", type=Path, help="manifest (CSV/YAML): a 'keypoints' column naming cached records, or ir/rgb/depth videos to extract first")
-    source.add_argument("--videos", type=Path, help="a bare folder of videos: refused, since screening needs each recording's onset/offset; list them in a manifest")
+    source.add_argument("--videos", type=Path, help="a folder of unannotated videos (no onset/offset): each is extracted, then screened into a timeline of window probabilities and its detected episodes")
     parser.add_argument("--out", type=Path, required=True, help="output folder (results.jsonl, summary.csv, summary.html, timelines/)")
-    parser.add_argument("--workers", type=int, default=1, help="recordings screened in parallel processes (default 1)")
+    parser.add_argument("--workers", type=int, default=None, help="recordings screened in parallel processes (default 1); with --engine ray, Ray workers (default: one per CPU of the Ray cluster)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument("--db", default=None, metavar="URL", help="label store (database URL or SQLite file): write every window's predictions into it; without --manifest, screen its seizures")
+    add_engine_arguments(parser)
     parser.add_argument("--allow-column", action="append", default=[], metavar="NAME", help="accept a manifest label column whose name looks identifying (names, birth dates, hospital numbers are refused)")
     parser.add_argument("--ids-are-pseudonyms", action="store_true", help="the manifest's subject ids already are pseudonyms (e.g. exported from the label store): keep them (otherwise they are pseudonymised with this site's secret)")
     args = parser.parse_args(argv)
@@ -115,19 +118,23 @@ def screen(argv: Sequence[str] | None = None) -> int:
         parser.error("one of the arguments --manifest --videos --db is required")
 
     from semiology.io.sources import as_source
-    from semiology.screen.batch import extract_missing, items_from_manifest, run_screen, videos_need_extraction
+    from semiology.screen.batch import extract_missing, items_from_manifest, run_screen
     from semiology.store import StoreSource
 
     try:
-        if args.videos is not None:
-            raise SemiologyError(
-                f"--videos {args.videos}: a bare folder gives no seizure ids, subjects or onset/offset times, which screening needs; "
-                "list the videos in a manifest (columns seizure_id, subject_id, rgb|ir|depth, onset_s, offset_s) and pass --manifest"
-                + (f" ({videos_need_extraction()})" if videos_need_extraction() else "")
-            )
-        rows = as_source(args.manifest, args.allow_column, args.ids_are_pseudonyms) if args.manifest is not None else StoreSource(args.db)
-        items = extract_missing(rows, items_from_manifest(rows), args.out, progress=not args.no_progress)
-        summary = run_screen(args.bundle, items, args.out, workers=args.workers, progress=not args.no_progress, db=args.db)
+        if args.videos is not None and not args.videos.is_dir():
+            raise SemiologyError(f"--videos {args.videos}: not a folder of recordings")
+        engine = engine_settings(args, workers=args.workers)
+        if args.videos is not None:  # unannotated recordings: no clinical times, so timelines and episodes without a seizure-level decision
+            from semiology.extract.inputs import RecordingFiles
+            from semiology.io.manifest import MODALITY_EXTENSIONS
+
+            rows = RecordingFiles(tuple(sorted(p for p in args.videos.iterdir() if p.suffix.lower() in MODALITY_EXTENSIONS["rgb"])))
+        else:
+            rows = as_source(args.manifest, args.allow_column, args.ids_are_pseudonyms) if args.manifest is not None else StoreSource(args.db)
+        with RaySession(engine) if engine is not None else contextlib.nullcontext():  # one Ray start for extraction and screening
+            items = extract_missing(rows, items_from_manifest(rows), args.out, progress=not args.no_progress, engine=engine)
+            summary = run_screen(args.bundle, items, args.out, workers=args.workers or 1, progress=not args.no_progress, db=args.db, engine=engine)
     except SemiologyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -157,13 +164,16 @@ def extract_i3d(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fit", default="pad", choices=("pad", "crop"), help="longest side + pad (the 3D-video study) or shorter side + centre crop")
     parser.add_argument("--size", type=int, default=224, help="I3D input size in pixels (default: 224)")
     parser.add_argument("--overlap", action="store_true", help="50%% overlapping 2-s samples")
+    parser.add_argument("--ir-low-pct", type=float, default=1.0, help="16-bit IR -> 8 bits from this percentile of the first frame, as extraction does (default: 1)")
+    parser.add_argument("--ir-high-pct", type=float, default=99.0, help="... to this one (default: 99)")
+    parser.add_argument("--no-bed-crop", action="store_true", help="keep whole frames where the row has a depth video (default: crop to the patient+bed box found in its first depth frame)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     args = parser.parse_args(argv)
 
     from semiology.config import config_hash
     from semiology.evaluate.dataset import load_study_records
     from semiology.experiment import DataConfig
-    from semiology.extract.snippets import extract_batch, i3d_sample_features, kinematic_record_features, manifest_records, read_frames, video_inputs_hash
+    from semiology.extract.snippets import I3DInput, clip_frames, extract_batch, i3d_sample_features, kinematic_record_features, manifest_recordings, video_inputs_hash
     from semiology.models.i3d import fast_extractor, load_i3d_checkpoint
 
     settings = {"overlap": args.overlap, "encoder": "kinematic" if args.keypoints else "i3d"}
@@ -174,16 +184,17 @@ def extract_i3d(argv: Sequence[str] | None = None) -> int:
         else:
             model = load_i3d_checkpoint(args.checkpoint, sha256=args.sha256)
             extractor = fast_extractor(model)
-            settings.update(checkpoint=args.checkpoint.name, sha256=args.sha256, fit=args.fit, size=args.size, kind=args.kind)
-            jobs = manifest_records(args.manifest, args.kind)
-            paths = {record.seizure_id: path for record, path in jobs}
+            clips = I3DInput(args.kind, args.ir_low_pct, args.ir_high_pct, not args.no_bed_crop, fit=args.fit, size_px=args.size)
+            settings.update(checkpoint=args.checkpoint.name, sha256=args.sha256, **clips.as_dict())
+            jobs = manifest_recordings(args.manifest, args.kind)
+            paths = {record.seizure_id: (path, depth if clips.bed_crop else None) for record, path, depth in jobs}
 
             def encode(record):
-                frames, fps = read_frames(paths[record.seizure_id], args.kind, record.fps)
+                frames, fps, _ = clip_frames(paths[record.seizure_id][0], clips, record.fps, paths[record.seizure_id][1])
                 return i3d_sample_features(extractor, frames, fps, record.onset_s, record.offset_s, args.overlap, args.fit, args.size)
 
-            summary = extract_batch([record for record, _ in jobs], encode, args.out, config_hash(settings), not args.no_progress, len(jobs),
-                                    inputs=lambda record: video_inputs_hash(record, paths[record.seizure_id]))
+            summary = extract_batch([record for record, _, _ in jobs], encode, args.out, config_hash(settings), not args.no_progress, len(jobs),
+                                    inputs=lambda record: video_inputs_hash(record, *paths[record.seizure_id]))
     except SemiologyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -7,6 +7,8 @@ unknown keys and wrong types with a message naming the file and the key.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, make_dataclass, replace
+from itertools import product
+from pathlib import Path
 from typing import Any, Literal, get_type_hints
 
 from semiology.errors import ConfigError
@@ -81,6 +83,16 @@ class WindowConfig:
     keypoints into the patient's body frame, estimated over the same pre-ictal period (the
     whole recording when there is none), so that where the depth camera stood does not become a
     feature (see `semiology.preprocess.view`); 2D keypoints are left as they are.
+
+    The baseline policy is one setting applied the same way to every record:
+    `pre_ictal` (above); `quietest`: the stillest `window_s` block of the whole recording
+    (no clinical times needed); `causal`: for each window, the stillest block in the
+    `baseline_history_s` before it, with the scale and body frame from that past too (no
+    look-ahead: what a live session can compute, so a model trained with it can run live;
+    see `semiology.preprocess.windows.causal_window`); `none`. Under `pre_ictal` (and `none`,
+    for the body frame), a recording without pre-ictal frames (onset at 0 s, or nobody seen
+    before it) takes `baseline_fallback` (`quietest`, or `none`: no baseline and a body frame
+    from every frame), with a DataWarning and a note per record.
     """
 
     target_fps: float = 10.0
@@ -89,11 +101,14 @@ class WindowConfig:
     min_leftover_s: float = 0.34
     max_train_windows_per_seizure: int = 8
     segment: Literal["ictal", "recording"] = "ictal"
-    baseline: Literal["none", "pre_ictal"] = "pre_ictal"
+    baseline: Literal["none", "pre_ictal", "quietest", "causal"] = "pre_ictal"
+    baseline_fallback: Literal["quietest", "none"] = "quietest"
+    baseline_history_s: float = 60.0
     view: Literal["camera", "body"] = "camera"
 
     def __post_init__(self) -> None:
-        _out_of_range(self, {"target_fps": "positive", "window_s": "positive", "stride_s": "positive", "min_leftover_s": "non_negative", "max_train_windows_per_seizure": "positive"})
+        _out_of_range(self, {"target_fps": "positive", "window_s": "positive", "stride_s": "positive", "min_leftover_s": "non_negative", "max_train_windows_per_seizure": "positive",
+                             "baseline_history_s": "positive"})
 
 
 @dataclass
@@ -191,7 +206,8 @@ class TrainConfig:
     """Fitting settings shared by every model of a study.
 
     `mirror` mirrors a random half of each training batch of keypoint models left-right (see
-    `semiology.train.augment`); only for tasks whose labels do not name a side. `select` is
+    `semiology.train.augment`); a task whose classes name the sides (`left`, `right`) has its
+    labels mirrored with the skeleton. `select` is
     what the kept epoch minimises or maximises on the inner validation split: `loss` (class-
     weighted cross-entropy) or `auc` (area under the ROC curve, macro one-vs-rest; ties go to
     the lower loss). A loss on a few validation subjects rewards an undertrained model whose
@@ -246,6 +262,50 @@ teacher and both members of a fusion must agree.
 """
 
 
+SEARCH_FIELDS = ("epochs", "batch_size", "lr", "weight_decay", "patience", "mirror", "class_weighted")
+"""`TrainConfig` fields a model's `search:` grid may vary: the numeric ones and the two switches.
+
+`select` and `cross_fit` are not searchable: they decide how the inner split itself is used
+(what a kept epoch is, which windows a fusion's weights see), so a grid over them would
+compare scores computed on different validation sets."""
+
+
+def _check_search(self: Any) -> None:
+    for name in SEARCH_FIELDS:
+        values = getattr(self, name)
+        if values is None:
+            continue
+        if not values:
+            raise ValueError(f"search.{name}: give at least one value")
+        if len(set(values)) < len(values):
+            raise ValueError(f"search.{name}: values repeat ({list(values)})")
+        for value in values:
+            try:
+                TrainOverrides(**{name: value})  # the same range checks as a single setting
+            except ValueError as exc:
+                raise ValueError(f"search.{exc}") from None
+
+
+def _search_points(self: Any) -> list[dict[str, Any]]:
+    """Every combination of the grid's values (the first field varies slowest), `[{}]` without a grid."""
+    names = [name for name in SEARCH_FIELDS if getattr(self, name) is not None]
+    return [dict(zip(names, combination)) for combination in product(*(getattr(self, name) for name in names))]
+
+
+TrainSearch = make_dataclass(
+    "TrainSearch",
+    [(name, tuple[get_type_hints(TrainConfig)[name], ...] | None, field(default=None)) for name in SEARCH_FIELDS],
+    namespace={"__post_init__": _check_search, "points": _search_points, "__module__": __name__},
+)
+TrainSearch.__doc__ = """A model's nested hyperparameter grid: candidate values per `SEARCH_FIELDS` setting.
+
+In every outer fold each combination is fitted on the fold's inner split(s) and the one with
+the best inner-validation score (the study's `train.select`: AUC, or the log loss) is kept;
+the held-out subject is never seen by the choice. The chosen values are recorded per fold
+(the report's selection table) and the final model of a bundle takes, per setting, the value
+most folds chose. A grid of G combinations costs G fits per fold."""
+
+
 @dataclass
 class DistillationConfig:
     temperature: float = 4.0
@@ -296,7 +356,14 @@ class ModelConfig:
     `train:` overrides the study's training settings for this model alone (see
     `TrainOverrides`), e.g. `train: {batch_size: 32, lr: 0.01}`. `bones` overrides `agcn.bones`
     for this model's keypoint windows, so that 2s-AGCN's joint and bone streams can be two rows
-    of one study (and fused).
+    of one study (and fused). `search:` (agcn, tcn, agcn_kd) is a grid of training settings
+    chosen inside every outer fold on its inner split (see `TrainSearch`), e.g.
+    `search: {lr: [0.003, 0.01], epochs: [8, 12]}`.
+
+    `pretrained` (agcn, agcn_kd) initialises every fold's AGCN from a 2s-AGCN checkpoint trained
+    on `pretrained_layout` with `pretrained_persons` (NTU RGB+D: `ntu_25`, 2), the joints the
+    study's layout keeps picked through the layouts' mapping and the classifier left fresh
+    (`semiology.models.agcn_transfer`); `agcn.channels`/`strides` must be the checkpoint's.
     """
 
     def reads_bones(self, config: ExperimentConfig) -> bool:
@@ -315,6 +382,10 @@ class ModelConfig:
     segments: int | None = None
     bones: bool | None = None
     train: TrainOverrides = field(default_factory=TrainOverrides)  # type: ignore[valid-type]
+    search: TrainSearch = field(default_factory=TrainSearch)  # type: ignore[valid-type]
+    pretrained: str | None = None
+    pretrained_layout: str = "ntu_25"
+    pretrained_persons: int = 2
 
 
 @dataclass
@@ -396,6 +467,10 @@ def check_experiment(config: ExperimentConfig, source: str) -> None:
             problems.append(f"{where}.stream: stream {model.stream!r} has no appearance crops for a {model.kind} to read or distil from")
         if model.task not in task_names:
             problems.append(f"{where}.task: unknown task {model.task!r} (tasks: {', '.join(task_names)})")
+        if model.pretrained is not None and model.kind not in ("agcn", "agcn_kd"):
+            problems.append(f"{where}.pretrained: only an agcn or agcn_kd starts from a 2s-AGCN checkpoint, not a {model.kind}")
+        elif model.pretrained is not None and not Path(model.pretrained).is_file():
+            problems.append(f"{where}.pretrained: checkpoint not found: {model.pretrained} (weights are never downloaded)")
         if model.kind == "agcn_kd":
             teacher = by_name.get(model.teacher or "")
             if teacher is None or teacher.kind != "tcn" or teacher.task != model.task:
@@ -420,6 +495,12 @@ def check_experiment(config: ExperimentConfig, source: str) -> None:
             problems.append(f"{where}.keypoints: only a tcn model reads keypoints beside its appearance features")
         if model.ensemble < 1 or (model.ensemble > 1 and model.kind not in ("agcn", "tcn", "agcn_kd")):
             problems.append(f"{where}.ensemble: at least 1, and above 1 only for an agcn, tcn or agcn_kd model (got {model.ensemble})")
+        if model.search != TrainSearch():
+            if model.kind not in ("agcn", "tcn", "agcn_kd"):
+                problems.append(f"{where}.search: only an agcn, tcn or agcn_kd model has training settings to search (not a {model.kind})")
+            both = [name for name in SEARCH_FIELDS if getattr(model.search, name) is not None and getattr(model.train, name) is not None]
+            if both:
+                problems.append(f"{where}: {', '.join(both)} set both in train and in search; give each setting in one place")
         if model.kind == "fusion":
             if model.train != TrainOverrides():
                 problems.append(f"{where}.train: a fusion trains nothing (its weight is chosen on the inner split)")
@@ -439,6 +520,9 @@ def check_experiment(config: ExperimentConfig, source: str) -> None:
     problems += _action_problems(config)
     if config.windows.window_s * config.windows.target_fps < 4:
         problems.append("windows: window_s * target_fps must give at least 4 frames")
+    if config.windows.baseline == "causal" and config.windows.baseline_history_s < config.windows.window_s:
+        problems.append(f"windows.baseline_history_s: a causal baseline looks for a rest block of window_s ({config.windows.window_s:g} s) in the past, "
+                        f"so the history must be at least that long (got {config.windows.baseline_history_s:g} s)")
     if problems:
         raise ConfigError(f"{source}: " + f"\n{source}: ".join(problems))
 

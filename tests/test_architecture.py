@@ -31,6 +31,8 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("semiology.evaluate",),
     ("semiology.bundle",),
     ("semiology.explain", "semiology.screen"),
+    ("semiology.live",),
+    ("semiology.review",),
     ("semiology.cli",),
 )
 """From the bottom (contracts every stage shares) to the top (command-line entry points)."""

@@ -15,10 +15,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import periodogram
 
-from semiology.records import Keypoints
 from semiology.preprocess.snippets import STEPS_PER_SAMPLE, pre_pad, recording_samples, sample_steps
-from semiology.records import SampleFeatures
 from semiology.preprocess.windows import Window, pair_scale
+from semiology.records import Keypoints, SampleFeatures
 
 BANDS_HZ: dict[str, tuple[float, float]] = {
     "automatisms": (0.4, 1.8),

@@ -18,16 +18,7 @@ from semiology.errors import ConfigError, DataWarning
 from semiology.experiment import ExperimentConfig, TaskConfig
 from semiology.layouts import get_layout
 from semiology.preprocess.view import align_to_body_frame
-from semiology.preprocess.windows import (
-    Reference,
-    baseline_pose,
-    baseline_reference,
-    causal_window,
-    feature_window_tensor,
-    keypoint_window_tensor,
-    pair_scale,
-    slice_windows,
-)
+from semiology.preprocess.windows import Reference, baseline_pose, baseline_reference, causal_window, feature_window_tensor, keypoint_window_tensor, pair_scale, slice_windows
 from semiology.records import SeizureRecord
 from semiology.streams import get_stream
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import av
 import numpy as np
 
+from semiology.errors import VideoError
 from semiology.io.atomic import atomic_path
 from semiology.io.video import open_video
-from semiology.errors import VideoError
 from semiology.review.errors import ReviewError
 
 PREVIEW_VERSION = 1

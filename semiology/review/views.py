@@ -17,8 +17,8 @@ import numpy as np
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from semiology.io.cache import cache_path, load_record
 from semiology.errors import CacheError
+from semiology.io.cache import cache_path, load_record
 from semiology.layouts import get_layout
 from semiology.records import Keypoints, SeizureRecord
 from semiology.review.errors import ReviewError

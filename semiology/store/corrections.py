@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from semiology.experiment import DataConfig
 from semiology.evaluate.dataset import load_study_records
+from semiology.experiment import DataConfig
 from semiology.io.cache import save_record
 from semiology.models.gestures import average_views, view_seizure_id
 from semiology.records import Keypoints, SeizureRecord

@@ -17,8 +17,8 @@ from semiology.extract.recording import run_chain
 from semiology.io.kinect import read_calibration
 from semiology.io.manifest import ManifestRow
 from semiology.io.registration import DepthToColour, depth_pixels_to_colour
-from semiology.lift.depth import back_project_keypoints
 from semiology.io.video import open_video
+from semiology.lift.depth import back_project_keypoints
 from semiology.preprocess.depth import close_pepper_noise, crop_depth, fit_bed_planes
 from semiology.synthetic.scene import PATIENT, SceneSpec, render_scene
 

@@ -10,7 +10,6 @@ import torch.nn.functional as F
 
 from semiology.layouts import get_layout
 from semiology.models.agcn import AGCN, TemporalUnit
-
 from tests.models.test_agcn import perturb
 
 WIDTHS = {"channels": (16, 32, 32, 64), "strides": (2, 1, 2, 1)}

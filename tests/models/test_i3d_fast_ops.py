@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from semiology.models.i3d import MAX_POOLS, I3D, MaxPool3dSame, conv3d_relu, extract_features, fast_extractor, same_max_pool3d
+from semiology.models.i3d import I3D, MAX_POOLS, MaxPool3dSame, conv3d_relu, extract_features, fast_extractor, same_max_pool3d
 
 POOLS = [*MAX_POOLS.values(), ((3, 3, 3), (1, 1, 1))]
 

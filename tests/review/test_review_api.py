@@ -10,7 +10,6 @@ from sqlalchemy import select
 from semiology.review.security import CSRF_HEADER, SESSION_COOKIE, confined
 from semiology.store.database import open_store
 from semiology.store.schema import AuditEntry, KeypointCorrection, Recording, SignLabel
-
 from tests.review.review_world import PASSWORD, Running, World, seed_world, serve
 
 

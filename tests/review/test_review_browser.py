@@ -15,7 +15,6 @@ from tests.review.browser import chromium, screenshot, wait_for
 from tests.review.review_world import PASSWORD, Running, World
 from tests.review.test_review_api import signed_in
 
-
 WRIST = UPPER_BODY_11.index("left_wrist")
 
 

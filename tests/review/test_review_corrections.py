@@ -9,10 +9,10 @@ import pytest
 
 from semiology.io.cache import cache_path, is_cached, load_record
 from semiology.review.cli import main
+from semiology.store.accounts import get_user
 from semiology.store.corrections import JointCorrection, corrected_record, corrections_digest, write_corrected_cache
 from semiology.store.database import open_store
 from semiology.store.errors import StoreError
-from semiology.store.accounts import get_user
 from semiology.store.labels import add_keypoint_correction, get_seizure
 from tests.review.review_world import World
 

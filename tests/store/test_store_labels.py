@@ -10,17 +10,7 @@ from sqlalchemy import select
 from semiology.store.accounts import get_user
 from semiology.store.database import Store
 from semiology.store.errors import StoreError
-from semiology.store.labels import (
-    SignSpan,
-    add_keypoint_correction,
-    add_sign_label,
-    classify_seizure,
-    edit_sign_label,
-    get_seizure,
-    get_sign_label,
-    review_sign_label,
-    sign_terms,
-)
+from semiology.store.labels import SignSpan, add_keypoint_correction, add_sign_label, classify_seizure, edit_sign_label, get_seizure, get_sign_label, review_sign_label, sign_terms
 from semiology.store.manifests import import_manifest
 from semiology.store.schema import AuditEntry, KeypointCorrection, SignLabel
 from tests.store.conftest import SECRET, People, cached_record, write_csv

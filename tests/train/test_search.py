@@ -11,7 +11,7 @@ from semiology.experiment import ExperimentConfig, TrainConfig, check_experiment
 from semiology.models.factory import ModelSpec
 from semiology.train.classifier import InnerFold, WindowClassifier
 from semiology.train.final import select_final_settings
-from semiology.train.search import fit_searched, final_search_values, inner_score
+from semiology.train.search import final_search_values, fit_searched, inner_score
 
 SPEC = ModelSpec(type="tcn", num_class=2, in_features=4, channels=(8,), kernel_size=3)
 
