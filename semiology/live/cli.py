@@ -19,7 +19,9 @@ import torch
 from tqdm import tqdm
 
 from semiology.errors import SemiologyError
+from semiology.store.errors import StoreError
 from semiology.live.output import JsonLines
+from semiology.live.proposals import LiveProposals
 from semiology.live.session import LiveSession, check_live_bundle
 from semiology.live.source import Feeder, LiveSourceError, open_source, output_label
 
@@ -40,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--grid-only", action="store_true", help="run the extraction only on the frames the bundle reads (its target_fps): a third of the work at 30 frames/s")
     parser.add_argument("--max-seconds", type=float, default=None, help="stop after this much source time")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar (frames/s, dropped frames, latency)")
+    parser.add_argument("--db", default=None, help="label store (SQLite path or database URL): each alarm episode becomes a model proposal there as it ends")
+    parser.add_argument("--seizure-id", default=None, help="with --db: the store's id of the recording this source is (registered beforehand)")
     return parser
 
 
@@ -51,10 +55,13 @@ def live(argv: Sequence[str] | None = None) -> int:
     from semiology.screen.predict import AlarmPolicy
 
     try:
+        if (args.db is None) != (args.seizure_id is None):
+            raise SemiologyError("--db and --seizure-id go together: proposals are written for one recording the store knows")
         bundle = load_bundle(args.bundle)
         check_live_bundle(bundle)
         policy = AlarmPolicy(args.k, args.n, args.threshold)
         extraction = load_extraction_config(args.config)
+        proposals = None if args.db is None else LiveProposals(args.db, args.seizure_id, bundle)
         writer = JsonLines(args.out)
     except SemiologyError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -92,8 +99,8 @@ def live(argv: Sequence[str] | None = None) -> int:
         try:
             for frame in feeder:
                 for missed in range(session.frames_seen, frame.index):
-                    _emit(writer, session.skip(missed, frame.offered_at))
-                _emit(writer, session.process(frame.index, frame.image, frame.offered_at))
+                    _emit(writer, session.skip(missed, frame.offered_at), proposals)
+                _emit(writer, session.process(frame.index, frame.image, frame.offered_at), proposals)
                 bar.update()
                 if session.scorer.latencies_s:
                     bar.set_postfix_str(f"{bar.format_dict['rate'] or 0:.1f} fps, dropped {feeder.dropped}, latency {session.scorer.latencies_s[-1]:.2f} s")
@@ -118,6 +125,8 @@ def live(argv: Sequence[str] | None = None) -> int:
             status = max(status, 1)
         reason = "interrupted (Ctrl-C)" if summary.get("interrupted") else summary.get("error") or feeder.end or "stopped"
         summary.update(_figures(session, feeder, time.monotonic() - started), reason=reason, failed=bool(feeder.failed or status == 2))
+        if proposals is not None:
+            summary["store"] = _close_proposals(proposals)
         writer.write(summary)
         writer.close()
     print(f"live: {reason}; {summary['frames_processed']} of {summary['frames_offered']} frames processed, {summary['frames_dropped']} dropped, "
@@ -125,9 +134,26 @@ def live(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-def _emit(writer: JsonLines, events: list[dict[str, Any]]) -> None:
+def _emit(writer: JsonLines, events: list[dict[str, Any]], proposals: LiveProposals | None = None) -> None:
+    """Write each event; with a store, follow it for proposals. A store that fails is reported, never stops the session."""
     for event in events:
         writer.write(event)
+        if proposals is None:
+            continue
+        try:
+            proposals.observe(event)
+        except StoreError as error:
+            writer.write({"type": "store_error", "reason": str(error)})
+            print(f"warning: label store: {error}", file=sys.stderr)
+
+
+def _close_proposals(proposals: LiveProposals) -> dict[str, Any]:
+    """Write the episodes still open and return the store's counts (or why it failed)."""
+    try:
+        return proposals.close()
+    except StoreError as error:
+        print(f"warning: label store: {error}", file=sys.stderr)
+        return {**proposals.counts(), "error": str(error)}
 
 
 def _figures(session: LiveSession, feeder: Feeder, wall_s: float) -> dict[str, Any]:
