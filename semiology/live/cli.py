@@ -19,11 +19,11 @@ import torch
 from tqdm import tqdm
 
 from semiology.errors import SemiologyError
-from semiology.store.errors import StoreError
 from semiology.live.output import JsonLines
 from semiology.live.proposals import LiveProposals
 from semiology.live.session import LiveSession, check_live_bundle
 from semiology.live.source import Feeder, LiveSourceError, open_source, output_label
+from semiology.store.errors import StoreError
 
 
 def _parser() -> argparse.ArgumentParser:
