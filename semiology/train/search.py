@@ -59,16 +59,16 @@ def fit_searched(
 
     `points` is `TrainSearch.points()` (`[{}]` without a grid: one fit, nothing chosen).
     """
-    best: SearchOutcome | None = None
-    scores = []
+    if not points:
+        raise ValueError("a search needs at least one grid point (a model without a grid has the one point {})")
+    scores: list[float] = []
+    best, best_score = None, -np.inf
     for point in points:
         classifier = make_classifier(replace(settings, **point)).fit(folds)
         score = inner_score(classifier, folds, settings.select) if len(points) > 1 else 0.0
         scores.append(score)
-        if best is None or score > max(scores[:-1]):
-            best = SearchOutcome(classifier, dict(point), scores)
-    assert best is not None, "a search needs at least one grid point"
-    best.scores = scores
+        if best is None or score > best_score:
+            best, best_score = SearchOutcome(classifier, dict(point), scores), score
     return best
 
 
