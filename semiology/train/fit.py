@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 import torch
@@ -42,7 +43,7 @@ def class_weights(labels: np.ndarray, num_class: int) -> torch.Tensor:
 def predict_logits(model: nn.Module, inputs: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Logits of `model` in eval mode over `inputs`, batched on the model's device, returned on the CPU."""
     model.eval()
-    device = next(iter([*model.parameters(), *model.buffers()]), torch.zeros(0)).device
+    device = next(chain(model.parameters(), model.buffers()), torch.zeros(0)).device
     outputs = [model(torch.from_numpy(inputs[i : i + batch_size]).to(device)) for i in range(0, len(inputs), batch_size)]
     if not outputs:
         return np.zeros((0, 0), dtype=np.float32)
