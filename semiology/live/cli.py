@@ -22,7 +22,7 @@ from semiology.errors import SemiologyError
 from semiology.live.output import JsonLines
 from semiology.live.proposals import LiveProposals
 from semiology.live.session import LiveSession, check_live_bundle
-from semiology.live.source import Feeder, LiveSourceError, open_source, output_label
+from semiology.live.source import STREAM_TIMEOUT_S, Feeder, LiveSourceError, open_source, output_label
 from semiology.store.errors import StoreError
 
 
@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=None, help="write the JSON lines to this file instead of stdout")
     parser.add_argument("--config", type=Path, default=None, help="extraction YAML (default: the built-in defaults); cleaning is applied causally")
     parser.add_argument("--fps", type=float, default=None, help="frame rate of a source that declares none")
+    parser.add_argument("--stream-timeout", type=float, default=STREAM_TIMEOUT_S, metavar="SECONDS",
+                        help=f"how long a network stream may stay silent, opening or between frames, before it counts as gone (default {STREAM_TIMEOUT_S:g})")
     parser.add_argument("--hop", type=float, default=None, help="seconds between window starts (default: the bundle's windows.stride_s)")
     parser.add_argument("--k", type=int, default=2, help="alarm when k of the last n windows are above threshold (default 2)")
     parser.add_argument("--n", type=int, default=3, help="see --k (default 3)")
@@ -55,6 +57,8 @@ def live(argv: Sequence[str] | None = None) -> int:
     from semiology.screen.predict import AlarmPolicy
 
     try:
+        if not args.stream_timeout > 0:
+            raise SemiologyError(f"--stream-timeout must be a positive number of seconds, got {args.stream_timeout}")
         if (args.db is None) != (args.seizure_id is None):
             raise SemiologyError("--db and --seizure-id go together: proposals are written for one recording the store knows")
         bundle = load_bundle(args.bundle)
@@ -67,7 +71,7 @@ def live(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     try:
-        source = open_source(args.source, args.fps, args.realtime)
+        source = open_source(args.source, args.fps, args.realtime, args.stream_timeout)
     except LiveSourceError as error:
         writer.write({"type": "end", "source": output_label(args.source), "reason": str(error), "failed": True, "frames_offered": 0, "frames_processed": 0,
                       "frames_dropped": 0, "decisions": 0, "alarms": 0})

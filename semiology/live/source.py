@@ -32,7 +32,7 @@ from semiology.io.video import open_video
 
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
 STREAM_TIMEOUT_S = 5.0
-"""How long a network stream may stay silent (opening or between frames) before it counts as gone."""
+"""How long a network stream may stay silent (opening or between frames) before it counts as gone (`--stream-timeout`)."""
 
 
 class LiveSourceError(SemiologyError):
@@ -111,15 +111,20 @@ class FileSource(FrameSource):
 
 
 class StreamSource(FrameSource):
-    """A network stream through PyAV (FFmpeg), with `STREAM_TIMEOUT_S` for opening and for each read."""
+    """A network stream through PyAV (FFmpeg), with `timeout_s` for opening and for each read.
 
-    def __init__(self, url: str, fps: float | None) -> None:
+    A camera's stream does not end: when it stops, whether the connection closes or falls
+    silent for `timeout_s`, the camera or its server went away, and that is a failure.
+    """
+
+    def __init__(self, url: str, fps: float | None, timeout_s: float = STREAM_TIMEOUT_S) -> None:
         import av
 
         self.name = describe(url)
         self.paced = True
+        self.timeout_s = timeout_s
         try:
-            self._container: Any = av.open(url, timeout=(STREAM_TIMEOUT_S, STREAM_TIMEOUT_S))
+            self._container: Any = av.open(url, timeout=(timeout_s, timeout_s))
             self._stream = self._container.streams.video[0]
         except (av.error.FFmpegError, OSError, IndexError) as error:
             raise LiveSourceError(f"{self.name}: cannot open the stream ({type(error).__name__}: {describe(str(error))})") from None
@@ -137,8 +142,11 @@ class StreamSource(FrameSource):
                 image = frame.to_ndarray(format="gray16le" if "16" in frame.format.name else "rgb24")
                 yield index, index / self.fps, image
                 index += 1
+        except av.error.ExitError:
+            raise LiveSourceError(f"{self.name}: no frame for {self.timeout_s:g} s after {index} frames (the camera or its server went away)") from None
         except (av.error.FFmpegError, OSError) as error:
             raise LiveSourceError(f"{self.name}: the stream failed after {index} frames ({type(error).__name__}: {describe(str(error))})") from None
+        raise LiveSourceError(f"{self.name}: the stream stopped after {index} frames (the camera or its server went away)")
 
     def close(self) -> None:
         self._container.close()
@@ -174,12 +182,15 @@ class CameraSource(FrameSource):
         self._capture.release()
 
 
-def open_source(spec: str, fps: float | None = None, realtime: bool = False) -> FrameSource:
-    """The source `spec` names: a device index, a stream URL or a file path (LiveSourceError when it cannot be opened)."""
+def open_source(spec: str, fps: float | None = None, realtime: bool = False, stream_timeout_s: float = STREAM_TIMEOUT_S) -> FrameSource:
+    """The source `spec` names: a device index, a stream URL or a file path (LiveSourceError when it cannot be opened).
+
+    `stream_timeout_s` is how long a network stream may stay silent, opening or between frames.
+    """
     if spec.isdigit():
         return CameraSource(int(spec), fps)
     if spec.lower().startswith(STREAM_SCHEMES):
-        return StreamSource(spec, fps)
+        return StreamSource(spec, fps, stream_timeout_s)
     path = Path(spec)
     if not path.exists():
         raise LiveSourceError(f"{spec}: no such file, and not a camera index or a stream URL ({', '.join(s.rstrip(':/') for s in STREAM_SCHEMES)})")
@@ -267,5 +278,5 @@ class Feeder:
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=STREAM_TIMEOUT_S + 1.0)
+            self._thread.join(timeout=getattr(self.source, "timeout_s", STREAM_TIMEOUT_S) + 1.0)
         self.source.close()

@@ -151,3 +151,76 @@ def test_a_folder_of_unannotated_videos_is_screened_into_timelines_and_episodes(
     assert "probability" not in row["models"]["AGCN-onset"] and len(row["timeline"]["AGCN-onset"]["start_s"]) >= 1
     assert "AGCN-onset" in row["episodes"] and (tmp_path / "out" / row["timeline_png"]).is_file()
     assert "episodes" in (tmp_path / "out" / "summary.csv").read_text(encoding="utf-8").splitlines()[0]
+
+
+class _CameraServer:
+    """A local HTTP 'camera' that streams a recording's first `share` of bytes at a steady pace, then goes away.
+
+    `ending="close"` drops the connection (a camera unplugged, a server restarted);
+    `ending="stall"` keeps it open and sends nothing more (a frozen encoder, a cut cable
+    behind a switch). A real socket and FFmpeg's own HTTP client: nothing is mocked.
+    """
+
+    def __init__(self, payload: bytes, share: float, ending: str) -> None:
+        import http.server
+        import threading
+
+        self.released = threading.Event()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "video/x-matroska")
+                self.end_headers()
+                sent, cut, chunk = 0, int(len(payload) * share), 32 * 1024
+                while sent < cut:
+                    self.wfile.write(payload[sent : min(sent + chunk, cut)])
+                    self.wfile.flush()
+                    sent += chunk
+                    time.sleep(0.02)
+                if ending == "stall":
+                    server.released.wait(30)
+                self.close_connection = True
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/camera.mkv"
+
+    def close(self) -> None:
+        self.released.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize("ending", ["close", "stall"])
+def test_a_camera_that_disappears_mid_run_ends_with_a_clear_message_and_keeps_what_was_processed(live_bundle, clip_frames, tmp_path, capsys, ending):
+    folder, fps = clip_frames
+    with open_video(folder, fps=fps) as video:
+        frames = np.stack([frame.image for frame in video])
+    recording = write_tracks_mkv(tmp_path / "camera.mkv", {"rgb": frames}, fps=fps)
+    camera = _CameraServer(recording.read_bytes(), share=0.6, ending=ending)
+    out = tmp_path / "live.jsonl"
+    try:
+        started = time.monotonic()
+        status, stderr = run_live(capsys, "--bundle", str(live_bundle.path), "--source", camera.url, "--out", str(out), "--stream-timeout", "1.5")
+        elapsed = time.monotonic() - started
+    finally:
+        camera.close()
+    events = lines(out)
+    end = events[-1]
+    assert status == 1, stderr
+    assert end["type"] == "end" and end["failed"]
+    assert camera.url in end["reason"] and camera.url in stderr
+    if ending == "stall":
+        assert "no frame for 1.5 s after" in end["reason"], end["reason"]
+    else:
+        assert "failed after" in end["reason"] or "stopped after" in end["reason"], end["reason"]
+    assert 0 < end["frames_processed"] < len(frames)
+    assert end["decisions"] == sum(event["type"] == "decision" for event in events) >= 1
+    assert elapsed < 30, "a silent stream must be given up after --stream-timeout, not waited on"
