@@ -203,23 +203,27 @@ class GraphUnit(nn.Module):
 
         The graph product runs on the narrower side: on the input, all subsets in one batched
         product, before one convolution over the stacked subsets when the unit widens
-        (`C_in < C_out`); otherwise on the stacked `conv_d` projections, accumulated subset by
-        subset into a single output (`conv_d(x G) = (W x) G + b` for a 1x1 convolution).
+        (`C_in < C_out`); otherwise on the stacked `conv_d` projections, the subsets summed
+        inside one product whose contraction runs over (subset, joint) (`conv_d(x G) = (W x) G + b`
+        for a 1x1 convolution), computed transposed (joints as rows): MKL's batched product with
+        a joint-wide output is slower than the transposed one, forward and backward, and one
+        product over stacked subsets costs less than one per subset (see
+        docs/decisions.md#agcn-training-speed).
         """
         n, c, t, v = x.shape
         subsets, out = self.num_subset, self.out_channels
         graph = self.data_attention(x) + (self.A + self.PA)
         weights, bias = self._subset_weights()
         if c < out:
-            mixed = torch.matmul(x.view(n, 1, c * t, v), graph).view(n, subsets * c, t, v)
+            # [n, c*t, K*v]: every subset's graph side by side, one product for all of them
+            mixed = torch.bmm(x.view(n, c * t, v), graph.transpose(1, 2).reshape(n, v, subsets * v))
+            mixed = mixed.view(n, c * t, subsets, v).transpose(1, 2).reshape(n, subsets * c, t, v)
             y = F.conv2d(mixed, torch.cat(weights, dim=1), bias)
         else:
-            projected = F.conv2d(x, torch.cat(weights)).split(out, dim=1)
-            per_subset_graph = graph.unbind(1)
-            y = torch.bmm(projected[0].view(n, out * t, v), per_subset_graph[0])
-            for k in range(1, subsets):
-                y = y.baddbmm_(projected[k].view(n, out * t, v), per_subset_graph[k])
-            y = y.view(n, out, t, v).add_(bias[:, None, None])
+            projected = F.conv2d(x, torch.cat(weights)).view(n, subsets, out * t, v)
+            # [n, v, out*t]: the subsets summed inside one product over the stacked (subset, joint) axis
+            y = torch.bmm(graph.reshape(n, subsets * v, v).transpose(1, 2), projected.transpose(2, 3).reshape(n, subsets * v, out * t))
+            y = y.transpose(1, 2).reshape(n, out, t, v).add_(bias[:, None, None])
         if not _folds_bn(self.bn):
             y = self.bn(y)
         return y.add_(self._shortcut(x)).relu_()
