@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import PurePath
 
 import numpy as np
+from sklearn import config_context
 from sklearn.metrics import accuracy_score, average_precision_score, confusion_matrix, f1_score, multilabel_confusion_matrix, roc_auc_score
 
 from semiology.evaluate.aggregate import LEVELS, at_level
@@ -251,8 +252,11 @@ def bootstrap_ci(
     )
 
 
+@config_context(skip_parameter_validation=True)
 def evaluate_model(model_result: ModelResult, n_boot: int = 1000, seed: int = 0) -> dict:
     """Pooled, per-fold and fold-summary metrics at window, seizure and subject level.
+
+    Hundreds of sklearn metric calls per model (per fold, per level, per bootstrap draw): sklearn's parameter checks skipped: see docs/decisions.md#sklearn-parameter-checks.
 
     Window and seizure levels also get "ci95": a subject-bootstrap CI of pooled macro F1. The
     subject level is replaced by {"skipped": reason} when subjects span several folds (the

@@ -12,7 +12,7 @@ import csv
 import html
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from semiology.evaluate.compare import COMPARISON_HEADER, comparison_caption, co
 from semiology.evaluate.figures import plot_confusion_matrix, plot_fold_scores, plot_learning_curves
 from semiology.evaluate.metrics import evaluate_model, to_jsonable
 from semiology.evaluate.results import ModelResult, StudyResult
+from semiology.evaluate.runner import run_jobs
 from semiology.evaluate.text import fixed_width
 from semiology.train.search import SEARCH_KEY_PREFIX as SEARCH_PREFIX
 
@@ -220,29 +221,42 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "model"
 
 
-def _figures(study: StudyResult, evaluations: Mapping[str, dict], out_dir: Path) -> tuple[str, dict[str, dict[str, str]]]:
-    """Draw every figure; returns the fold-score figure and, per model key, {"confusion", "curves"}.
+_Drawing = tuple[Callable[..., Path | None], tuple]
+"""One figure to draw: a plotting function and its arguments (the last one its path)."""
+
+
+def _draw(_: None, drawing: _Drawing) -> Path | None:
+    plot, arguments = drawing
+    return plot(*arguments)
+
+
+def _figures(study: StudyResult, evaluations: Mapping[str, dict], out_dir: Path, workers: int = 1) -> tuple[str, dict[str, dict[str, str]]]:
+    """Draw every figure, on up to `workers` processes; returns the fold-score figure and, per model key, {"confusion", "curves"}.
 
     Paths are relative to `out_dir`; "curves" is absent for a model without learning curves.
+    Each figure is drawn on its own canvas, so drawing them in parallel changes no byte.
     """
     scores = {key: [fold["macro_f1"] for fold in evaluation["window"]["per_fold"]] for key, evaluation in evaluations.items()}
     scores_figure = "figures/fold_scores_window_macro_f1.png"
-    plot_fold_scores(scores, "window-level macro F1", out_dir / scores_figure)
+    drawings: list[_Drawing] = [(plot_fold_scores, (scores, "window-level macro F1", out_dir / scores_figure))]
     test_subjects = {
         fold: ", ".join(subjects) if len(subjects) <= 2 else f"{len(subjects)} subjects"
         for fold, subjects in study.fold_subjects.items()
     }
     per_model: dict[str, dict[str, str]] = {}
+    curve_figures: dict[int, str] = {}
     for index, model in enumerate(study.models):
         stem = f"{index:02d}_{_slug(model.key)}"
-        entry = {"confusion": f"figures/confusion_{stem}.png"}
+        per_model[model.key] = {"confusion": f"figures/confusion_{stem}.png"}
         matrix = evaluations[model.key]["seizure"]["pooled"]["confusion_matrix"]
-        plot_confusion_matrix(matrix, model.class_names, f"{model.key}: seizure level, all folds pooled", out_dir / entry["confusion"])
-        curves = f"figures/curves_{stem}.png"
+        drawings.append((plot_confusion_matrix, (matrix, model.class_names, f"{model.key}: seizure level, all folds pooled", out_dir / per_model[model.key]["confusion"])))
+        curve_figures[len(drawings)] = f"figures/curves_{stem}.png"
         epochs = {fold: chosen["epoch"] for fold, chosen in model.selected.items() if chosen.get("epoch") is not None}
-        if plot_learning_curves(model.learning_curves, f"{model.key}: learning curves", out_dir / curves, epochs, test_subjects) is not None:
-            entry["curves"] = curves
-        per_model[model.key] = entry
+        drawings.append((plot_learning_curves, (model.learning_curves, f"{model.key}: learning curves", out_dir / curve_figures[len(drawings)], epochs, test_subjects)))
+    drawn = run_jobs(_draw, None, drawings, workers, desc="figures", unit="figure", progress=False)
+    for model, (position, curves) in zip(study.models, curve_figures.items(), strict=True):
+        if drawn[position] is not None:
+            per_model[model.key]["curves"] = curves
     return scores_figure, per_model
 
 
@@ -474,8 +488,8 @@ def _metrics_document(study: StudyResult, evaluations: Mapping[str, dict], compa
     }
 
 
-def write_report(study: StudyResult, out_dir: Path) -> dict[str, Path]:
-    """Write every report file under `out_dir`; returns {path relative to out_dir: path}."""
+def write_report(study: StudyResult, out_dir: Path, workers: int = 1) -> dict[str, Path]:
+    """Write every report file under `out_dir` (figures drawn on up to `workers` processes); returns {path relative to out_dir: path}."""
     _check_held_out(study)
     out_dir = Path(out_dir)
     (out_dir / "figures").mkdir(parents=True, exist_ok=True)
@@ -491,7 +505,7 @@ def write_report(study: StudyResult, out_dir: Path) -> dict[str, Path]:
     written["folds.csv"] = out_dir / "folds.csv"
     _write_folds(study, written["folds.csv"])
 
-    scores_figure, figures = _figures(study, evaluations, out_dir)
+    scores_figure, figures = _figures(study, evaluations, out_dir, workers)
     for relative in [scores_figure] + [path for entry in figures.values() for path in entry.values()]:
         written[relative] = out_dir / relative
     title, blocks = _document(study, evaluations, comparisons, scores_figure, figures)

@@ -73,7 +73,7 @@ def run_experiment(
     action = run_action_study(config, native, progress) if len(window_config.models) < len(config.models) else None
     if action is not None:
         study = merge_study(config, native, synthetic, study, action)
-    files = write_report(study, out_dir)
+    files = write_report(study, out_dir, config.evaluation.workers)
     if action is not None:
         files["snippet_draws.json"] = write_draws(action.draws, out_dir / "snippet_draws.json")
     evaluations = json.loads(files["metrics.json"].read_text())["models"]

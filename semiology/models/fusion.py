@@ -15,6 +15,7 @@ import itertools
 from collections.abc import Sequence
 
 import numpy as np
+from sklearn import config_context
 from sklearn.metrics import f1_score
 
 DEFAULT_WEIGHT_GRID = np.linspace(0, 1, 11)
@@ -42,8 +43,9 @@ def fuse(probs: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
     return np.tensordot(weight_array, np.stack(arrays), axes=1)
 
 
+@config_context(skip_parameter_validation=True)
 def _macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Macro F1 over the classes present in truth or prediction (sklearn, zero division as 0)."""
+    """Macro F1 over the classes present in truth or prediction (sklearn, zero division as 0); once per grid point, so sklearn's parameter checks skipped: see docs/decisions.md#sklearn-parameter-checks."""
     return float(f1_score(y_true, y_pred, average="macro", zero_division=0))
 
 

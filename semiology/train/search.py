@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+from sklearn import config_context
 from sklearn.metrics import log_loss
 
 from semiology.experiment import TrainConfig
@@ -38,6 +39,7 @@ class SearchOutcome:
         return {f"{SEARCH_KEY_PREFIX}{name}": float(value) for name, value in self.chosen.items()}
 
 
+@config_context(skip_parameter_validation=True)
 def inner_score(classifier: WindowClassifier, folds: Sequence[InnerFold], select: str) -> float:
     """How well a fitted classifier did on its inner validation windows (higher is better)."""
     labels = np.concatenate([class_column(fold.y_val) for fold in folds])

@@ -100,6 +100,16 @@ def test_metrics_json_is_byte_identical_and_free_of_absolute_paths(written, tmp_
     assert b'"synthetic": true' in first and b'"P3"' in first
 
 
+def test_figures_drawn_on_two_processes_are_the_same_files_byte_for_byte(written, tmp_path):
+    out_dir, files = written
+    parallel = write_report(fake_study(), tmp_path / "parallel", workers=2)
+    figures = sorted(name for name in files if name.endswith(".png"))
+    assert figures == sorted(name for name in parallel if name.endswith(".png")) and any("curves_" in name for name in figures)
+    for name in figures:
+        assert files[name].read_bytes() == parallel[name].read_bytes(), name
+    assert files["report.html"].read_bytes().replace(str(out_dir).encode(), b"") == parallel["report.html"].read_bytes().replace(str(tmp_path / "parallel").encode(), b"")
+
+
 def test_html_and_markdown_reference_only_existing_files(written):
     out_dir, _ = written
     html = (out_dir / "report.html").read_text()
