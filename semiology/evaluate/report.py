@@ -244,19 +244,20 @@ def _figures(study: StudyResult, evaluations: Mapping[str, dict], out_dir: Path,
         for fold, subjects in study.fold_subjects.items()
     }
     per_model: dict[str, dict[str, str]] = {}
-    curve_figures: dict[int, str] = {}
+    curve_figures: dict[str, tuple[int, str]] = {}
     for index, model in enumerate(study.models):
         stem = f"{index:02d}_{_slug(model.key)}"
         per_model[model.key] = {"confusion": f"figures/confusion_{stem}.png"}
         matrix = evaluations[model.key]["seizure"]["pooled"]["confusion_matrix"]
         drawings.append((plot_confusion_matrix, (matrix, model.class_names, f"{model.key}: seizure level, all folds pooled", out_dir / per_model[model.key]["confusion"])))
-        curve_figures[len(drawings)] = f"figures/curves_{stem}.png"
+        curves = f"figures/curves_{stem}.png"
+        curve_figures[model.key] = (len(drawings), curves)
         epochs = {fold: chosen["epoch"] for fold, chosen in model.selected.items() if chosen.get("epoch") is not None}
-        drawings.append((plot_learning_curves, (model.learning_curves, f"{model.key}: learning curves", out_dir / curve_figures[len(drawings)], epochs, test_subjects)))
+        drawings.append((plot_learning_curves, (model.learning_curves, f"{model.key}: learning curves", out_dir / curves, epochs, test_subjects)))
     drawn = run_jobs(_draw, None, drawings, workers, desc="figures", unit="figure", progress=False)
-    for model, (position, curves) in zip(study.models, curve_figures.items(), strict=True):
+    for key, (position, curves) in curve_figures.items():
         if drawn[position] is not None:
-            per_model[model.key]["curves"] = curves
+            per_model[key]["curves"] = curves
     return scores_figure, per_model
 
 

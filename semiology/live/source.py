@@ -74,6 +74,8 @@ class FrameSource:
     fps: float
     paced: bool
     """Whether frames arrive at the source's own pace (a camera, a stream, a file played in real time)."""
+    timeout_s: float = STREAM_TIMEOUT_S
+    """How long a read may block before the source counts as gone (a stream's `--stream-timeout`)."""
 
     def frames(self) -> Iterator[tuple[int, float, np.ndarray]]:
         raise NotImplementedError
@@ -278,5 +280,5 @@ class Feeder:
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=getattr(self.source, "timeout_s", STREAM_TIMEOUT_S) + 1.0)
+            self._thread.join(timeout=self.source.timeout_s + 1.0)
         self.source.close()
