@@ -19,7 +19,7 @@ from semiology.experiment import DistillationConfig, TrainConfig
 from semiology.models.distill import DistillationLoss
 from semiology.train.augment import BatchAugment
 from semiology.train.ensemble import member_epochs
-from semiology.train.fit import _batches, class_weights
+from semiology.train.fit import _batches, class_weights, make_optimiser
 
 EPOCH_RULE = "median over outer folds of the epoch each fold's inner split selected (rounded half up)"
 THRESHOLD_RULE = "mean over outer folds of the threshold each fold's inner split selected"
@@ -110,7 +110,7 @@ def fit_fixed_epochs(
         settings = distillation or DistillationConfig()
         criterion = DistillationLoss(temperature=settings.temperature, alpha=settings.alpha, class_weight=weights)
         teacher = torch.from_numpy(np.ascontiguousarray(teacher_logits, dtype=np.float32))
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimiser = make_optimiser(model, config)
     x = torch.from_numpy(np.ascontiguousarray(inputs))
     y = torch.from_numpy(labels.astype(np.int64))
     for _ in range(epochs):
