@@ -27,6 +27,8 @@ def loso_eval(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=None, help="experiment YAML (default: the demo: configs/demo.yaml, then the action studies configs/action_*.yaml into OUT/action/)")
     parser.add_argument("--out", type=Path, default=Path("out/demo"), help="report folder (default: out/demo)")
     parser.add_argument("--workers", type=int, default=None, help="folds run in parallel processes (default: from config)")
+    parser.add_argument("--device", default=None, help="where models train and predict: cpu, cuda or cuda:N (default: the config's train.device, cpu); "
+                        "on a GPU the folds run one after another in this process")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config value, e.g. --set train.epochs=5")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.add_argument("--bundle", type=Path, default=None, metavar="DIR", help="also fit the final models on all subjects with the folds' settings and save a model bundle in DIR")
@@ -42,6 +44,8 @@ def loso_eval(argv: Sequence[str] | None = None) -> int:
         overrides = parse_overrides(args.overrides)
         if args.workers is not None:
             overrides["evaluation.workers"] = args.workers
+        if args.device is not None:
+            overrides["train.device"] = args.device
         if args.db is not None:
             overrides.update({"data.source": "store", "data.store": args.db})
         if args.config is None and args.bundle is None:
@@ -109,6 +113,7 @@ def screen(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="output folder (results.jsonl, summary.csv, summary.html, timelines/)")
     parser.add_argument("--workers", type=int, default=None, help="recordings screened in parallel processes (default 1); with --engine ray, Ray workers (default: one per CPU of the Ray cluster)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("--device", default="cpu", help="where the bundle's models run: cpu, cuda or cuda:N (default cpu); a GPU screens in this process (no --workers, no --engine)")
     parser.add_argument("--db", default=None, metavar="URL", help="label store (database URL or SQLite file): write every window's predictions into it; without --manifest, screen its seizures")
     add_engine_arguments(parser)
     parser.add_argument("--allow-column", action="append", default=[], metavar="NAME", help="accept a manifest label column whose name looks identifying (names, birth dates, hospital numbers are refused)")
@@ -118,13 +123,14 @@ def screen(argv: Sequence[str] | None = None) -> int:
         parser.error("one of the arguments --manifest --videos --db is required")
 
     from semiology.io.sources import as_source
-    from semiology.screen.batch import extract_missing, items_from_manifest, run_screen
+    from semiology.screen.batch import check_screen_device, extract_missing, items_from_manifest, run_screen
     from semiology.store import StoreSource
 
     try:
         if args.videos is not None and not args.videos.is_dir():
             raise SemiologyError(f"--videos {args.videos}: not a folder of recordings")
         engine = engine_settings(args, workers=args.workers)
+        check_screen_device(args.device, args.workers or 1, engine)  # before anything is extracted
         if args.videos is not None:  # unannotated recordings: no clinical times, so timelines and episodes without a seizure-level decision
             from semiology.extract.inputs import RecordingFiles
             from semiology.io.manifest import MODALITY_EXTENSIONS
@@ -134,7 +140,8 @@ def screen(argv: Sequence[str] | None = None) -> int:
             rows = as_source(args.manifest, args.allow_column, args.ids_are_pseudonyms) if args.manifest is not None else StoreSource(args.db)
         with RaySession(engine) if engine is not None else contextlib.nullcontext():  # one Ray start for extraction and screening
             items = extract_missing(rows, items_from_manifest(rows), args.out, progress=not args.no_progress, engine=engine)
-            summary = run_screen(args.bundle, items, args.out, workers=args.workers or 1, progress=not args.no_progress, db=args.db, engine=engine)
+            summary = run_screen(args.bundle, items, args.out, workers=args.workers or 1, progress=not args.no_progress, db=args.db, engine=engine,
+                                 device=args.device)
     except SemiologyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -167,10 +174,12 @@ def extract_i3d(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ir-low-pct", type=float, default=1.0, help="16-bit IR -> 8 bits from this percentile of the first frame, as extraction does (default: 1)")
     parser.add_argument("--ir-high-pct", type=float, default=99.0, help="... to this one (default: 99)")
     parser.add_argument("--no-bed-crop", action="store_true", help="keep whole frames where the row has a depth video (default: crop to the patient+bed box found in its first depth frame)")
+    parser.add_argument("--device", default="cpu", help="where I3D runs: cpu, cuda or cuda:N (default cpu; kinematic features run no model)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     args = parser.parse_args(argv)
 
     from semiology.config import config_hash
+    from semiology.engines.device import torch_device
     from semiology.evaluate.dataset import load_study_records
     from semiology.experiment import DataConfig
     from semiology.extract.snippets import I3DInput, clip_frames, extract_batch, i3d_sample_features, kinematic_record_features, manifest_recordings, video_inputs_hash
@@ -178,11 +187,12 @@ def extract_i3d(argv: Sequence[str] | None = None) -> int:
 
     settings = {"overlap": args.overlap, "encoder": "kinematic" if args.keypoints else "i3d"}
     try:
+        device = torch_device(args.device)
         if args.keypoints:
             records, _ = load_study_records(DataConfig(source="cache", cache_dir=str(args.keypoints)), str(args.keypoints))
             summary = extract_batch(records, lambda r: kinematic_record_features(r, args.overlap), args.out, config_hash(settings), not args.no_progress, len(records))
         else:
-            model = load_i3d_checkpoint(args.checkpoint, sha256=args.sha256)
+            model = load_i3d_checkpoint(args.checkpoint, sha256=args.sha256).to(device)
             extractor = fast_extractor(model)
             clips = I3DInput(args.kind, args.ir_low_pct, args.ir_high_pct, not args.no_bed_crop, fit=args.fit, size_px=args.size)
             settings.update(checkpoint=args.checkpoint.name, sha256=args.sha256, **clips.as_dict())

@@ -11,6 +11,7 @@ from itertools import product
 from pathlib import Path
 from typing import Any, Literal, get_type_hints
 
+from semiology.engines.device import device_name_problem, device_problem
 from semiology.errors import ConfigError
 from semiology.streams import appearance_names, get_stream, stream_names
 from semiology.synthetic.spec import CohortSpec
@@ -217,6 +218,16 @@ class TrainConfig:
     mean of the inner-fold models, and its decision threshold is chosen on the out-of-fold
     predictions of all training subjects rather than of about `val_fraction` of them. It costs
     about `1 / val_fraction` times the training time.
+
+    `device` is where every network of the run trains and predicts: `cpu` (the default), `cuda`
+    or `cuda:N` (`tools/loso_eval.py --device` sets it): the folds' fits, a teacher's logits, the
+    bundle's final models and the frame encoders' features. It is one setting for the whole run
+    (`RUN_TRAIN_FIELDS`). On a GPU the folds run one after another in this process whatever
+    `evaluation.workers` says (a forked worker cannot use CUDA once its parent has); the frame
+    encoders are still pretrained on the CPU, so their cached weights do not depend on the machine,
+    and a bundle is saved with CPU tensors. GPU kernels round differently, so results there are not
+    bit-identical to the CPU's. Whether this machine has the device is checked by
+    `check_experiment`, not when a config is read, so a bundle trained on a GPU loads anywhere.
     """
 
     epochs: int = 15
@@ -229,9 +240,13 @@ class TrainConfig:
     mirror: bool = False
     select: Literal["loss", "auc"] = "loss"
     cross_fit: bool = False
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         _out_of_range(self, TRAIN_RANGES)
+        problem = device_name_problem(self.device)
+        if problem is not None:
+            raise ValueError(problem)
 
 
 def _check_overrides(self: Any) -> None:
@@ -246,14 +261,18 @@ def _apply_overrides(self: Any, study: TrainConfig) -> TrainConfig:
 PER_FOLD_TRAIN_FIELDS = ("val_fraction",)
 """`TrainConfig` fields a model cannot override: the inner split belongs to the fold, and a teacher, its student and a fusion share it."""
 
+RUN_TRAIN_FIELDS = ("device",)
+"""`TrainConfig` fields a model cannot override either: where the run trains is one setting, which `--device` replaces for every model at once."""
+
 TrainOverrides = make_dataclass(
     "TrainOverrides",
-    [(f.name, get_type_hints(TrainConfig)[f.name] | None, field(default=None)) for f in fields(TrainConfig) if f.name not in PER_FOLD_TRAIN_FIELDS],
+    [(f.name, get_type_hints(TrainConfig)[f.name] | None, field(default=None)) for f in fields(TrainConfig)
+     if f.name not in PER_FOLD_TRAIN_FIELDS + RUN_TRAIN_FIELDS],
     namespace={"__post_init__": _check_overrides, "apply": _apply_overrides, "__module__": __name__},
 )
 TrainOverrides.__doc__ = """One model's departures from the study's `train:` section; `None` keeps the study's value.
 
-Derived from `TrainConfig` (every field but `PER_FOLD_TRAIN_FIELDS`), so a new training setting
+Derived from `TrainConfig` (every field but `PER_FOLD_TRAIN_FIELDS` and `RUN_TRAIN_FIELDS`), so a new training setting
 can be overridden per model without being written twice. Streams differ in what they need: an
 AGCN learning from raw keypoints needs more, larger optimiser steps than a TCN on the features
 of a frozen encoder, and one setting for both undertrains one or overfits the other.
@@ -518,6 +537,9 @@ def check_experiment(config: ExperimentConfig, source: str) -> None:
         if stream not in crop_streams:
             problems.append(f"encoder.streams.{stream}: unknown appearance stream (known: {', '.join(crop_streams)})")
     problems += _action_problems(config)
+    device = device_problem(config.train.device)
+    if device is not None:
+        problems.append(f"train.device: {device}")
     if config.windows.window_s * config.windows.target_fps < 4:
         problems.append("windows: window_s * target_fps must give at least 4 frames")
     if config.windows.baseline == "causal" and config.windows.baseline_history_s < config.windows.window_s:

@@ -1,6 +1,6 @@
 """Model bundles on disk: the format, writing one, and loading one back.
 
-A bundle is a folder with two files. `weights.pt` holds only tensors in plain dicts
+A bundle is a folder with two files. `weights.pt` holds only CPU tensors in plain dicts
 (`{"models": {name: state_dict}, "encoders": {stream: state_dict}}`), so it loads with
 `torch.load(weights_only=True)`. `bundle.json` holds everything else: the bundle format
 version, the package version, the experiment config, each model's architecture, layout (with
@@ -29,6 +29,7 @@ from torch import nn
 
 from semiology import __version__
 from semiology.config import config_from_dict
+from semiology.engines.device import torch_device
 from semiology.errors import SemiologyError
 from semiology.experiment import ExperimentConfig
 from semiology.io.atomic import atomic_path
@@ -91,14 +92,23 @@ class Bundle:
 
 
 def save_bundle(meta: dict[str, Any], weights: dict[str, dict[str, dict[str, torch.Tensor]]], out_dir: Path) -> Path:
-    """Write `weights.pt` then `bundle.json` into `out_dir` (each atomically) and return `out_dir`."""
+    """Write `weights.pt` then `bundle.json` into `out_dir` (each atomically) and return `out_dir`.
+
+    The weights are written as CPU tensors whatever device the models were trained on, so a
+    bundle trained on a GPU loads on a machine without one.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir / WEIGHTS_FILE) as temporary:
-        torch.save(weights, temporary)
+        torch.save(_on_cpu(weights), temporary)
     with atomic_path(out_dir / META_FILE) as temporary:
         temporary.write_text(json.dumps(_finite(meta), indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
     return out_dir
+
+
+def _on_cpu(weights: dict[str, Any]) -> dict[str, Any]:
+    """The nested dicts of `weights` with every tensor on the CPU (a CPU tensor is kept as it is)."""
+    return {key: _on_cpu(value) if isinstance(value, dict) else value.cpu() for key, value in weights.items()}
 
 
 def _finite(value: Any) -> Any:
@@ -114,8 +124,14 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def load_bundle(path: str | Path) -> Bundle:
-    """Load a bundle folder; refuse (BundleError) another format version or a changed layout."""
+def load_bundle(path: str | Path, device: str | torch.device = "cpu") -> Bundle:
+    """Load a bundle folder with its networks and frame encoders on `device`; refuse (BundleError) another format version or a changed layout.
+
+    Predictions follow the networks (`semiology.train.fit.predict_logits`, `encode_frames`), so
+    `device` is where a screening or live session runs its models; a device this machine lacks is
+    a DeviceError naming it, raised before anything is read.
+    """
+    device = torch_device(device)
     path = Path(path)
     meta_path, weights_path = path / META_FILE, path / WEIGHTS_FILE
     if not meta_path.is_file() or not weights_path.is_file():
@@ -138,14 +154,14 @@ def load_bundle(path: str | Path) -> Bundle:
         raise BundleError(f"{weights_path}: unreadable bundle weights ({type(exc).__name__}: {exc})") from None
     try:
         _check_layouts(path, meta)
-        return _assemble(path, meta, weights)
+        return _assemble(path, meta, weights, device)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         missing = f"missing entry {exc}" if isinstance(exc, KeyError) else f"{type(exc).__name__}: {exc}"
         raise BundleError(f"{meta_path}: damaged bundle ({missing}); re-create it with tools/loso_eval.py --bundle") from None
 
 
-def _assemble(path: Path, meta: dict[str, Any], weights: dict[str, Any]) -> Bundle:
-    """The bundle's models and encoders from its description and weights (a KeyError or TypeError means a damaged bundle)."""
+def _assemble(path: Path, meta: dict[str, Any], weights: dict[str, Any], device: torch.device) -> Bundle:
+    """The bundle's models and encoders on `device` from its description and weights (a KeyError or TypeError means a damaged bundle)."""
     meta_path, weights_path = path / META_FILE, path / WEIGHTS_FILE
     config = config_from_dict(meta["config"], ExperimentConfig, source=str(meta_path))
     models = {}
@@ -157,7 +173,7 @@ def _assemble(path: Path, meta: dict[str, Any], weights: dict[str, Any]) -> Bund
                 network.load_state_dict(weights["models"][f"{entry['task']}/{entry['name']}"])
             except (KeyError, RuntimeError) as exc:
                 raise BundleError(f"{weights_path}: weights of model {entry['name']!r} missing or of another shape ({exc})") from None
-            network.eval()
+            network.to(device).eval()
         threshold = entry["selection"]["threshold"]
         models[entry["name"]] = BundledModel(
             name=entry["name"], task=entry["task"], kind=entry["kind"], stream=entry["stream"], classes=tuple(entry["classes"]),
@@ -169,7 +185,7 @@ def _assemble(path: Path, meta: dict[str, Any], weights: dict[str, Any]) -> Bund
     for stream, info in meta.get("encoders", {}).items():
         encoder = SmallCNNEncoder(**info["config"])
         encoder.load_state_dict(weights["encoders"][stream])
-        encoders[stream] = freeze(encoder)
+        encoders[stream] = freeze(encoder.to(device))
     return Bundle(path=path, meta=meta, config=config, models=models, encoders=encoders)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from semiology.errors import CacheError, ConfigError
-from semiology.evaluate.folds import FoldOutput, HeldOut, collect_results, inner_seed, make_folds, model_seed, study_result
+from semiology.evaluate.folds import FoldOutput, HeldOut, collect_results, fold_workers, inner_seed, make_folds, model_seed, study_result
 from semiology.evaluate.results import ModelResult, StudyResult
 from semiology.evaluate.runner import run_jobs
 from semiology.evaluate.splits import Fold, inner_split
@@ -272,7 +272,7 @@ class ActionStudy:
 
 
 def run_action_study(config: ExperimentConfig, records: list[SeizureRecord], progress: bool = True) -> ActionStudy:
-    """Evaluate the action models of `config` on `records` (at their recorded frame rate)."""
+    """Evaluate the action models of `config` on `records` (at their recorded frame rate), on `train.device`."""
     features = sample_features(records, config)
     action_tasks = {m.task for m in config.models if m.kind in ACTION_KINDS}
     samples, seizures = {}, {}
@@ -284,7 +284,7 @@ def run_action_study(config: ExperimentConfig, records: list[SeizureRecord], pro
             seizures[task.name] = build_seizure_set(records, features, task)
     folds = make_folds(records, config)
     context = ActionContext(config=config, records=records, samples=samples, seizures=seizures)
-    outputs = run_jobs(run_action_fold, context, folds, config.evaluation.workers, desc=f"{config.name}: action folds", unit="fold", progress=progress)
+    outputs = run_jobs(run_action_fold, context, folds, fold_workers(config), desc=f"{config.name}: action folds", unit="fold", progress=progress)
     draws: dict[str, dict[str, list[int]]] = {}
     for output in outputs:
         for key, per_seizure in output.draws.items():

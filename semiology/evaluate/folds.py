@@ -29,6 +29,16 @@ def model_seed(seed: int, task_index: int, model_index: int, fold_index: int | N
     return seed * 1_000_003 + fold_term + task_index * 101 + model_index
 
 
+def fold_workers(config: ExperimentConfig) -> int:
+    """How many processes a study's folds run on: `evaluation.workers` on the CPU, one (this process) on a GPU.
+
+    The folds' workers are forked, and a forked process cannot use CUDA once its parent has (the
+    frame encoders' features are computed in the parent); one GPU serves the folds one after
+    another. Decided from the device's name alone, so the CPU path never asks torch about CUDA.
+    """
+    return config.evaluation.workers if config.train.device == "cpu" else 1
+
+
 def inner_seed(seed: int, fold_index: int, task_index: int) -> int:
     """The seed of the inner split of one task's training subjects in one outer fold."""
     return seed + 7919 * fold_index + task_index

@@ -57,7 +57,8 @@ def run_experiment(
     """Load the records, compute appearance features, evaluate every model, write the report.
 
     Keypoint/appearance models run on windows (`run_study`), action-stream models on snippet
-    features (`run_action_study`), over the same folds, into one report. `loaded` passes
+    features (`run_action_study`), over the same folds, into one report; every network (frame
+    encoders included) runs on `config.train.device`. `loaded` passes
     records already loaded with `load_records` (several studies of one cohort). A model bundle
     of the window models is built from the returned run (`semiology.bundle.build.run_and_bundle`).
     """
@@ -68,7 +69,7 @@ def run_experiment(
     if window_config.models:
         records = [resample_record(record, config.windows.target_fps) for record in native]
         streams = {model.stream for model in config.models if model.kind in ("tcn", "agcn_kd")}
-        attach_appearance_features(records, streams, config.encoder, out_dir / "encoders")
+        attach_appearance_features(records, streams, config.encoder, out_dir / "encoders", config.train.device)
         study = run_study(window_config, records, synthetic=synthetic, progress=progress)
     action = run_action_study(config, native, progress) if len(window_config.models) < len(config.models) else None
     if action is not None:

@@ -15,7 +15,7 @@ from functools import partial
 import numpy as np
 
 from semiology.errors import ConfigError
-from semiology.evaluate.folds import FoldOutput, HeldOut, collect_results, inner_seed, make_folds, model_seed, study_result
+from semiology.evaluate.folds import FoldOutput, HeldOut, collect_results, fold_workers, inner_seed, make_folds, model_seed, study_result
 from semiology.evaluate.results import StudyResult
 from semiology.evaluate.runner import run_jobs
 from semiology.evaluate.splits import Fold, inner_folds
@@ -195,7 +195,7 @@ def _held_out(context: StudyContext, task: TaskConfig, model: ModelConfig, rows:
 
 
 def run_study(config: ExperimentConfig, records: list[SeizureRecord], synthetic: bool, progress: bool = True) -> StudyResult:
-    """Evaluate every model of `config` on `records` (already at the target frame rate)."""
+    """Evaluate every model of `config` on `records` (already at the target frame rate), on `train.device`."""
     windows = {}
     tasks = {task.name: task for task in config.tasks}
     for key in sorted({window_key(model, config) for model in config.models}):
@@ -204,7 +204,7 @@ def run_study(config: ExperimentConfig, records: list[SeizureRecord], synthetic:
     folds = make_folds(records, config)
     jobs = plan_jobs(config, windows, folds)
     context = StudyContext(config=config, records=records, windows=windows)
-    outputs = run_jobs(run_window_job, context, jobs, config.evaluation.workers, desc=f"{config.name}: {len(folds)} folds x {len(config.tasks)} tasks", progress=progress)
+    outputs = run_jobs(run_window_job, context, jobs, fold_workers(config), desc=f"{config.name}: {len(folds)} folds x {len(config.tasks)} tasks", progress=progress)
     result = study_result(config, records, synthetic, folds, collect_results(config, records, outputs, config.models))
     result.normalisation_notes = normalisation_notes(records, [stream for _, stream, _ in windows], config)
     return result

@@ -104,12 +104,16 @@ def i3d_sample_features(
     fit: str = "pad",
     size_px: int = 224,
 ) -> SampleFeatures:
-    """I3D features of every 60-frame sample of a recording, `[N, 7, 1024]`, leftovers -1 pre-padded."""
+    """I3D features of every 60-frame sample of a recording, `[N, 7, 1024]`, leftovers -1 pre-padded.
+
+    Clips are prepared on the CPU and run on the extractor's device (`tools/extract_i3d.py --device`).
+    """
     windows, segments = recording_samples(len(frames), fps, onset_s, offset_s, overlap, SAMPLE_FRAMES)
+    device = next(extractor.parameters()).device
     stacked = []
     for window in windows:
-        clip = prepare_clip(frames[window.start : window.stop], size_px=size_px, fit=fit)[None]
-        stacked.append(pre_pad(extract_features(extractor, clip)[0].numpy(), STEPS_PER_SAMPLE))
+        clip = prepare_clip(frames[window.start : window.stop], size_px=size_px, fit=fit)[None].to(device)
+        stacked.append(pre_pad(extract_features(extractor, clip)[0].cpu().numpy(), STEPS_PER_SAMPLE))
     return SampleFeatures(
         features=np.stack(stacked) if stacked else np.zeros((0, STEPS_PER_SAMPLE, 1024), np.float32),
         start_frame=np.array([w.start for w in windows], dtype=np.int64),

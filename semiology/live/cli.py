@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--k", type=int, default=2, help="alarm when k of the last n windows are above threshold (default 2)")
     parser.add_argument("--n", type=int, default=3, help="see --k (default 3)")
     parser.add_argument("--threshold", type=float, default=None, help="probability threshold of the positive class (default: each model's bundled threshold)")
+    parser.add_argument("--device", default="cpu", help="where the bundle's models run: cpu, cuda or cuda:N (default cpu; the extraction chain stays on the CPU)")
     parser.add_argument("--grid-only", action="store_true", help="run the extraction only on the frames the bundle reads (its target_fps): a third of the work at 30 frames/s")
     parser.add_argument("--max-seconds", type=float, default=None, help="stop after this much source time")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar (frames/s, dropped frames, latency)")
@@ -61,7 +62,7 @@ def live(argv: Sequence[str] | None = None) -> int:
             raise SemiologyError(f"--stream-timeout must be a positive number of seconds, got {args.stream_timeout}")
         if (args.db is None) != (args.seizure_id is None):
             raise SemiologyError("--db and --seizure-id go together: proposals are written for one recording the store knows")
-        bundle = load_bundle(args.bundle)
+        bundle = load_bundle(args.bundle, args.device)
         check_live_bundle(bundle)
         policy = AlarmPolicy(args.k, args.n, args.threshold)
         extraction = load_extraction_config(args.config)

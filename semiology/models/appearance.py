@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from semiology.engines.device import torch_device
 from semiology.errors import ConfigError
 from semiology.experiment import EncoderConfig
 from semiology.models.encoder import TorchvisionEncoder, encode_frames, get_or_pretrain
@@ -67,13 +69,18 @@ def shape_targets(keypoints: np.ndarray) -> np.ndarray:
     return shape.reshape(len(keypoints), -1)
 
 
-def build_encoder(stream: str, config: EncoderConfig, crop_size_px: int, cache_dir: Path):
-    """The configured frozen encoder for one stream: the cached small CNN, or a user's torchvision model."""
+def build_encoder(stream: str, config: EncoderConfig, crop_size_px: int, cache_dir: Path, device: str | torch.device = "cpu"):
+    """The configured frozen encoder for one stream, on `device`: the cached small CNN, or a user's torchvision model.
+
+    The small CNN is pretrained (or read from the cache) on the CPU whatever `device` is, so the
+    weights cached for it do not depend on the machine that first needed them; it is then moved.
+    """
     config = config.for_stream(stream)
+    device = torch_device(device)
     if config.kind == "torchvision":
         if not config.checkpoint:
             raise ConfigError("encoder.checkpoint: a torchvision encoder needs a checkpoint file (see checkpoints/README.md)")
-        return TorchvisionEncoder(config.arch, Path(config.checkpoint))
+        return TorchvisionEncoder(config.arch, Path(config.checkpoint), device=device)
     provenance = {
         "stream": stream,
         "pretext": config.pretext,
@@ -94,17 +101,21 @@ def build_encoder(stream: str, config: EncoderConfig, crop_size_px: int, cache_d
         epochs=config.pretrain_epochs,
         shift_px=config.pretrain_shift_px,
         seed=config.pretrain_seed,
-    )
+    ).to(device)
 
 
-def attach_appearance_features(records: list[SeizureRecord], streams: set[str], config: EncoderConfig, cache_dir: Path) -> None:
-    """Fill the appearance features of records that have crops but no features yet (`streams`: model streams; see `semiology.streams`)."""
+def attach_appearance_features(records: list[SeizureRecord], streams: set[str], config: EncoderConfig, cache_dir: Path,
+                               device: str | torch.device = "cpu") -> None:
+    """Fill the appearance features of records that have crops but no features yet (`streams`: model streams; see `semiology.streams`).
+
+    The frame encoders run on `device` (a study's `train.device`); the features come back as CPU arrays.
+    """
     for stream in sorted({get_stream(name).appearance for name in streams} - {None}):
         crop_name, feature_name = get_appearance(stream).crops, get_appearance(stream).features
         pending = [r for r in records if getattr(r, feature_name) is None and getattr(r, crop_name) is not None]
         if not pending:
             continue
         crop_size = int(getattr(pending[0], crop_name).shape[1])
-        encoder = build_encoder(stream, config, crop_size, cache_dir)
+        encoder = build_encoder(stream, config, crop_size, cache_dir, device)
         for record in pending:
             setattr(record, feature_name, encode_frames(encoder, getattr(record, crop_name)))

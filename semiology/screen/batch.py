@@ -6,6 +6,7 @@ reason and the batch goes on. With `workers > 1` recordings run in parallel proc
 torch thread each, as with one worker, so the numbers are identical) and rows are written in
 manifest order. With a Ray engine (`semiology.engines.ray_engine`) recordings run on Ray
 workers, one torch thread each as well, and rows are written here in the order they finish.
+On a GPU (`device`) recordings are screened one after another in this process.
 At the end: `summary.csv` (and `summary.parquet` with pyarrow), `summary.html`.
 """
 
@@ -27,6 +28,7 @@ from tqdm import tqdm
 
 from semiology.bundle import Bundle, load_bundle
 from semiology.bundle.store import META_FILE, WEIGHTS_FILE
+from semiology.engines.device import DeviceError, torch_device
 from semiology.engines.pool import worker_pool
 from semiology.engines.ray_engine import RaySession, RaySettings, Throughput
 from semiology.errors import SemiologyError
@@ -218,19 +220,22 @@ def _rows_on_ray(pending: Sequence[ScreenItem], bundle_path: Path, out_dir: Path
 
 def run_screen(
     bundle_path: Path, items: Sequence[ScreenItem], out_dir: Path, workers: int = 1, progress: bool = True, db: str | None = None,
-    engine: RaySettings | None = None,
+    engine: RaySettings | None = None, device: str = "cpu",
 ) -> ScreenSummary:
     """Screen `items` with the bundle at `bundle_path` into `out_dir`, resuming from its results file.
 
     With `engine` (Ray settings) the recordings are screened by Ray workers (each loads the
     bundle once) and their rows are appended here as they finish, in completion order.
 
+    `device` is where the bundle's networks run; a GPU screens in this process only (see `check_screen_device`).
+
     With `db` (a label store), every window's probabilities of every screened recording are also
     written into the store (`semiology.store.predictions`), replacing what this bundle wrote before.
     """
+    check_screen_device(device, workers, engine)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    bundle = load_bundle(bundle_path)
+    bundle = load_bundle(bundle_path, device)
     log = ResultsLog(out_dir / RESULTS_FILE)
     bundle_hash = bundle_digest(bundle_path)
     digests = {item.seizure_id: item_digest(item) for item in items}
@@ -264,6 +269,20 @@ def run_screen(
     return ScreenSummary(results=log.path, files=files, n_total=len(rows), n_ok=n_ok, n_error=len(rows) - n_ok,
                          n_skipped=len(items) - len(pending), repaired_bytes=log.repaired_bytes, rescreened=dict(sorted(rescreened.items())),
                          failures=failures)
+
+
+def check_screen_device(device: str, workers: int, engine: RaySettings | None) -> None:
+    """Refuse (DeviceError) a device this machine lacks, and a GPU with `workers > 1` or an engine.
+
+    A GPU screens in this process only: forked workers cannot use CUDA once this process has,
+    and Ray's workers are started without one. Decided from the device's name once it is known
+    to be usable here.
+    """
+    torch_device(device)
+    if str(device) != "cpu" and (workers > 1 or engine is not None):
+        asked = f"--workers {workers}" if engine is None else "--engine ray"
+        raise DeviceError(f"device {device!r} screens in this process only, so it cannot go with {asked} "
+                          f"(forked workers cannot use CUDA once this process has, and Ray's workers get no GPU)")
 
 
 def bundle_digest(bundle_path: Path) -> str:

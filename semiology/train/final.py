@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from semiology.engines.device import torch_device
 from semiology.experiment import DistillationConfig, TrainConfig
 from semiology.models.distill import DistillationLoss
 from semiology.train.augment import BatchAugment
@@ -91,24 +92,27 @@ def fit_fixed_epochs(
     teacher_logits: np.ndarray | None = None,
     distillation: DistillationConfig | None = None,
     augment: BatchAugment | None = None,
+    device: str | torch.device | None = None,
 ) -> nn.Module:
     """Train for exactly `epochs` epochs on all of `inputs` (no validation data, no early stopping).
 
     The same optimiser, batches, class weights and distillation loss as `fit_classifier`, so
     the final model is the cross-validated procedure with its epoch fixed in advance (and the
-    same batch `augment`).
+    same batch `augment`), on the same device (`device`, None: `config.device`): batches are
+    drawn on the CPU and moved there, and the model is returned there (a bundle saves CPU copies).
     Deterministic given `seed`; returns the model in eval mode.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
+    device = torch_device(config.device if device is None else device)
     torch.manual_seed(seed)
-    model = build_model()
+    model = build_model().to(device)
     generator = torch.Generator().manual_seed(seed)
     weights = class_weights(labels, num_class) if config.class_weighted else None
-    criterion: nn.Module = nn.CrossEntropyLoss(weight=weights)
+    criterion: nn.Module = nn.CrossEntropyLoss(weight=weights).to(device)
     if teacher_logits is not None:
         settings = distillation or DistillationConfig()
-        criterion = DistillationLoss(temperature=settings.temperature, alpha=settings.alpha, class_weight=weights)
+        criterion = DistillationLoss(temperature=settings.temperature, alpha=settings.alpha, class_weight=weights).to(device)
         teacher = torch.from_numpy(np.ascontiguousarray(teacher_logits, dtype=np.float32))
     optimiser = make_optimiser(model, config)
     x = torch.from_numpy(np.ascontiguousarray(inputs))
@@ -120,6 +124,9 @@ def fit_fixed_epochs(
             batch_teacher = teacher[batch] if teacher_logits is not None else None
             if augment is not None:
                 batch_x, batch_y, batch_teacher = augment(batch_x, batch_y, generator, batch_teacher)
+            batch_x, batch_y = batch_x.to(device), batch_y.to(device)
+            if batch_teacher is not None:
+                batch_teacher = batch_teacher.to(device)
             logits = model(batch_x)
             loss = criterion(logits, batch_teacher, batch_y)[0] if teacher_logits is not None else criterion(logits, batch_y)
             optimiser.zero_grad()

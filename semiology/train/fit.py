@@ -17,6 +17,7 @@ from sklearn import config_context
 from sklearn.metrics import f1_score, roc_auc_score
 from torch import nn
 
+from semiology.engines.device import torch_device
 from semiology.experiment import DistillationConfig, TrainConfig
 from semiology.models.distill import DistillationLoss
 from semiology.models.objective import Objective, class_column
@@ -107,7 +108,7 @@ def fit_classifier(
     objective: Objective | None = None,
     optimiser: str = "adam",
     augment: BatchAugment | None = None,
-    device: str | torch.device = "cpu",
+    device: str | torch.device | None = None,
 ) -> FitResult:
     """Train with Adam, keep the best epoch on the inner validation split, stop after `patience`.
 
@@ -120,10 +121,11 @@ def fit_classifier(
     teacher. An `objective` replaces the cross-entropy (see `Objective`); `optimiser="sgd"`
     uses SGD with momentum 0.9 instead of Adam. `augment` transforms each training batch
     (e.g. `MirrorAugment`), drawing from the seeded generator. Deterministic given `seed`.
-    `device` (`cpu`, `cuda`, `cuda:1`) is where the model trains: batches are drawn and
-    augmented on the CPU and moved there; the returned model stays there.
+    `device` (`cpu`, `cuda`, `cuda:1`; None: `config.device`, the study's `train.device`) is
+    where the model trains: batches are drawn and augmented on the CPU and moved there; the
+    returned model stays there. A device this machine lacks is a DeviceError naming it.
     """
-    device = torch.device(device)
+    device = torch_device(config.device if device is None else device)
     torch.manual_seed(seed)
     model = build_model().to(device)
     generator = torch.Generator().manual_seed(seed)
