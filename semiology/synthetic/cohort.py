@@ -33,10 +33,11 @@ from semiology.synthetic.subjects import SubjectTraits, make_subjects, seeded_rn
 
 SOURCE = "synthetic"
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 """Raised whenever the same `CohortSpec` starts to yield different records, so that anything
 derived from a synthetic cohort and cached (the pretrained frame encoders) is rebuilt.
-Version 2: graded signs and balanced dystonic sides."""
+Version 2: graded signs and balanced dystonic sides. Version 3: appearance-only cues (the
+dystonic fist, forehead furrows) in the crops; the keypoint streams are unchanged."""
 
 BODY_BASE_CONFIDENCE: dict[str, float] = {
     "head": 0.95,
@@ -233,9 +234,10 @@ def simulate_record(
     noise_level = 4.0 + 10.0 * spec.difficulty
     body_box = square_box(np.concatenate([clean_px, hands_px], axis=1), margin=0.1)
     face_box = steady_box(face.coords_px, scale=2.3)
-    body_crops = render_body_crops(clean_px, hands_px, body_box, band, size, noise_level, rng)
+    cues = spec.appearance_cues
+    body_crops = render_body_crops(clean_px, hands_px, body_box, band, size, noise_level, rng, body.fist if cues else None)
     face_crops = render_face_crops(
-        face.coords_px, face_box, face.touch, face.touch_side, face_boxes, size, noise_level, rng
+        face.coords_px, face_box, face.touch, face.touch_side, face_boxes, size, noise_level, rng, face.fear if cues else None
     )
 
     planted_dystonia = "dystonia" in plan.signs
@@ -264,6 +266,7 @@ def simulate_record(
         "difficulty": float(spec.difficulty),
         "effect": float(plan.effect),
         "graded_signs": list(plan.graded_signs),
+        "appearance_cues": bool(spec.appearance_cues),
         "sign_levels": {sign: plan.level(sign) for sign in PLANTED_SIGNS},
         "canary": bool(spec.canary),
         "body_frame": "origin spine base; x subject's left, y towards head, z anterior (mm)",
@@ -317,6 +320,8 @@ def _iterate_plans(spec: CohortSpec) -> Iterator[tuple[SubjectTraits, SeizurePla
                 difficulty=spec.difficulty,
                 rng=rng,
                 graded_signs=spec.graded_signs,
+                distal_share=spec.distal_dystonia_share,
+                distal_rng=seeded_rng(spec.seed, 4, traits.index, number),
             )
             yield traits, plan, rng
 

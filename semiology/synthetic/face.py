@@ -101,13 +101,16 @@ class FaceMotion:
     """Clean face landmarks [T, 23, 2] in face-image pixels and their visibility [T, 23] in [0, 1].
 
     Visibility falls for landmarks turned away from the camera (head version) and where the
-    habitual hand covers the face (`touch` [T] in [0, 1] on `touch_side`).
+    habitual hand covers the face (`touch` [T] in [0, 1] on `touch_side`). `fear` [T] is the
+    strength of the fear-like expression, which the crops also show as forehead furrows that no
+    landmark carries.
     """
 
     coords_px: np.ndarray
     visibility: np.ndarray
     touch: np.ndarray
     touch_side: str
+    fear: np.ndarray
 
 
 def simulate_face(
@@ -142,9 +145,11 @@ def simulate_face(
         for side, sign in _SIDE_SIGN.items():
             shift[:, LANDMARK_INDEX[f"mouth_{side}"], 0] -= sign * 0.6 * habit_level
 
+    fear = np.zeros(n_frames)
     for start, end, details in plan.signs.get("emotion", []):
         level = plan.level("emotion") * traits.expressivity * episode_envelope(time_s, [[start, end]], details["ramp_s"], 0.5)
         shift += level[:, None, None] * FEAR_DISPLACEMENT_PX[None] * scale
+        fear = np.maximum(fear, level)
 
     for start, end, details in plan.signs.get("automatisms", []):
         level = plan.level("automatisms") * episode_envelope(time_s, [[start, end]], 0.7, 0.7)
@@ -181,4 +186,4 @@ def simulate_face(
         LANDMARK_INDEX["mouth_bottom"],
     ]
     visibility[:, covered] *= 1.0 - 0.8 * np.clip(body.face_touch, 0.0, 1.0)[:, None]
-    return FaceMotion(coords_px=coords, visibility=visibility, touch=body.face_touch, touch_side=touch_side)
+    return FaceMotion(coords_px=coords, visibility=visibility, touch=body.face_touch, touch_side=touch_side, fear=fear)

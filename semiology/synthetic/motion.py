@@ -42,6 +42,10 @@ default difficulty 0.3. They are the confounders a study must see past; were the
 with difficulty too, a harder cohort could be an easier study (smaller hyperkinetic bouts hide
 less of the face and the arms)."""
 
+FIST_RAMP_S = 0.5
+"""How fast a dystonic hand clenches and opens: faster than the arm posture's ramp, as
+dystonia often shows first in the hand."""
+
 Episode = list[Any]
 """A sign occurrence `[start_s, end_s, details]` with `details` a JSON-able dict."""
 
@@ -88,6 +92,8 @@ class BodyMotion:
     `hand_tips_mm` ([T, 2, 3], right then left) are not joints of the layout; they are drawn
     in the appearance crops so that wrist flexion shows. `head_rotation` [T, 3, 3] orients the
     face; `face_touch` [T] in [0, 1] is how far the habitual hand is raised to the face.
+    `fist` [T, 2] (right, left) in [0, 1] is how tightly each hand is clenched by dystonia: no
+    joint of the layout moves with it, so only the crops can show it.
     """
 
     joints_mm: np.ndarray
@@ -95,6 +101,7 @@ class BodyMotion:
     head_rotation: np.ndarray
     face_touch: np.ndarray
     face_touch_side: str
+    fist: np.ndarray
 
 
 def _episodes(
@@ -143,6 +150,8 @@ def plan_seizure(
     difficulty: float,
     rng: np.random.Generator,
     graded_signs: tuple[str, ...] = GRADED_SIGNS,
+    distal_share: float = 0.0,
+    distal_rng: np.random.Generator | None = None,
 ) -> SeizurePlan:
     """The timeline of one seizure: onset, generalisation and every sign's occurrences.
 
@@ -150,7 +159,10 @@ def plan_seizure(
     of the ictal period in episodes; the other focal signs take consecutive, non-overlapping
     parts of the focal phase (head version last, tonic before clonic); a generalised seizure
     ends with a tonic then a clonic phase from `generalisation_s` to the offset. `difficulty`
-    sets the amplitude of the `graded_signs` (see `SeizurePlan.level`).
+    sets the amplitude of the `graded_signs` (see `SeizurePlan.level`). Each dystonia episode
+    stays in the hand (`proximal: false`: fist and wrist, no arm posture) with probability
+    `distal_share`, drawn from `distal_rng` so that the rest of the plan is the same whatever
+    the share (required when the share is above 0).
     """
     onset_s = pre_ictal_s
     offset_s = onset_s + duration_s
@@ -176,6 +188,8 @@ def plan_seizure(
                 [start, end, {"side": traits.dystonia_side, "ramp_s": float(rng.uniform(0.8, 1.2))}]
                 for start, end in episodes
             ]
+            for episode in signs["dystonia"]:
+                episode[2]["proximal"] = _proximal(distal_share, distal_rng)
         if traits.has_emotion:
             episodes = _episodes(
                 rng, onset_s + rng.uniform(0.2, 0.8), offset_s - rng.uniform(0.1, 0.5), (6.0, 10.0), (0.4, 0.7)
@@ -228,6 +242,16 @@ def plan_seizure(
         canary=traits.canary,
         graded_signs=tuple(graded_signs),
     )
+
+
+def _proximal(distal_share: float, distal_rng: np.random.Generator | None) -> bool:
+    """Whether a dystonia episode postures the arm (True) or stays in the hand; no draw when
+    every episode postures the arm, so a cohort without distal episodes is unchanged."""
+    if distal_share <= 0.0:
+        return True
+    if distal_rng is None:
+        raise ValueError("plan_seizure: a distal_share above 0 needs a distal_rng")
+    return bool(distal_rng.random() >= distal_share)
 
 
 SIDE_LABELS: dict[str, str] = {"dystonia_side": "dystonia", "head_version_side": "head_version"}
@@ -401,11 +425,17 @@ def simulate_body(traits: SubjectTraits, plan: SeizurePlan, rng: np.random.Gener
         angles["trunk_flexion"] += weight * (-6.0 - angles["trunk_flexion"])
 
     dystonic_jitter = 2.0 * smooth_noise(rng, n_frames, fps, 0.3)
+    fist = np.zeros((n_frames, 2))
     for start, end, details in plan.signs.get("dystonia", []):
         hold = plan.level("dystonia") * episode_envelope(time_s, [[start, end]], details["ramp_s"], 0.4)
         arm = details["side"]
-        angles[f"{arm}_elbow_flexion"] += hold * (75.0 + dystonic_jitter)
         angles[f"{arm}_wrist_flexion"] += hold * 60.0
+        clench = plan.level("dystonia") * episode_envelope(time_s, [[start, end]], FIST_RAMP_S, FIST_RAMP_S)
+        column = ("right", "left").index(arm)
+        fist[:, column] = np.maximum(fist[:, column], clench)
+        if not details.get("proximal", True):
+            continue
+        angles[f"{arm}_elbow_flexion"] += hold * (75.0 + dystonic_jitter)
         angles[f"{arm}_shoulder_elevation_mm"] += hold * 35.0
         angles[f"{arm}_shoulder_abduction"] -= hold * 10.0
         angles[f"{arm}_shoulder_rotation"] += hold * 25.0
@@ -460,7 +490,7 @@ def simulate_body(traits: SubjectTraits, plan: SeizurePlan, rng: np.random.Gener
     for arm in ("right", "left"):
         angles[f"{arm}_elbow_flexion"] = np.clip(angles[f"{arm}_elbow_flexion"], 0.0, 150.0)
         angles[f"{arm}_wrist_flexion"] = np.clip(angles[f"{arm}_wrist_flexion"], -40.0, 80.0)
-    return _forward_kinematics(traits, angles, offset_mm, face_touch, side)
+    return _forward_kinematics(traits, angles, offset_mm, face_touch, side, fist)
 
 
 def _forward_kinematics(
@@ -469,6 +499,7 @@ def _forward_kinematics(
     offset_mm: np.ndarray,
     face_touch: np.ndarray,
     face_touch_side: str,
+    fist: np.ndarray,
 ) -> BodyMotion:
     """Joint positions from joint angles: trunk about the spine base, head and arms on the trunk."""
     lengths = traits.segment_lengths_mm
@@ -527,6 +558,7 @@ def _forward_kinematics(
         head_rotation=head_rotation,
         face_touch=face_touch,
         face_touch_side=face_touch_side,
+        fist=fist,
     )
 
 

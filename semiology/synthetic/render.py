@@ -34,6 +34,15 @@ FEATURE_LEVEL = 170.0
 OCCLUDER_LEVEL = 140.0
 BLANKET_LEVEL = 35.0
 
+FIST_SHORTENING = 0.6
+"""Share of the hand stroke a fully clenched fist loses (the fingers curl in)."""
+FIST_GAIN = 2.0
+"""Brightness of a fully clenched fist's knuckle blob, relative to a limb stroke of the same area."""
+FURROW_HEIGHTS: tuple[float, ...] = (0.35, 0.55, 0.75)
+"""Heights of the forehead furrows above the brows, as shares of the brow span."""
+FURROW_GAIN = 0.9
+"""Brightness of a furrow at full fear, relative to a brow stroke of the same length."""
+
 
 def square_box(points_px: np.ndarray, margin: float) -> tuple[float, float, float]:
     """A square `(u0, v0, side)` around the 1st-99th percentile extent of `points_px` [..., 2], widened by `margin`."""
@@ -214,24 +223,34 @@ def render_body_crops(
     size_px: int,
     noise_level: float,
     rng: np.random.Generator,
+    fist: np.ndarray | None = None,
 ) -> np.ndarray:
     """Body crops [T, S, S] uint8: the skeleton as bright blurred limbs on a noisy background.
 
     `joints_px` [T, 11, 2] and `hand_tips_px` [T, 2, 2] are clean image positions; the hips
     lie under a blanket (dimmer limbs, a faint blanket area); `occluder_u_px` [T, 2] is the
     image column range of a clinician standing in front (NaN when nobody is), drawn as a block.
+    `fist` [T, 2] (right, left) in [0, 1] clenches each hand: the hand stroke shortens towards
+    the wrist and a bright knuckle blob grows at its end (None: open hands).
     """
     crop_joints = to_crop(joints_px, box, size_px)
-    crop_hands = to_crop(hand_tips_px, box, size_px)
+    open_hands = crop_hands = to_crop(hand_tips_px, box, size_px)
     sigma_px = 0.9 * size_px / 32
+    knuckles: tuple[np.ndarray, np.ndarray] | None = None
+    if fist is not None:
+        wrists = crop_joints[:, [JOINT_INDEX["right_wrist"], JOINT_INDEX["left_wrist"]]]
+        clench = np.clip(fist, 0.0, 1.0)[..., None]
+        crop_hands = np.where(clench > 0, wrists + (crop_hands - wrists) * (1.0 - FIST_SHORTENING * clench), crop_hands)
+        knuckles = _knuckles(wrists, crop_hands, np.clip(fist, 0.0, 1.0), sigma_px)
     first = [JOINT_INDEX[a] for a, _ in BODY_SEGMENTS] + [JOINT_INDEX["right_wrist"], JOINT_INDEX["left_wrist"]]
     second = [JOINT_INDEX[b] for _, b in BODY_SEGMENTS]
     starts = crop_joints[:, first]
     ends = np.concatenate([crop_joints[:, second], crop_hands], axis=1)
+    open_ends = np.concatenate([crop_joints[:, second], open_hands], axis=1)
     names = list(BODY_SEGMENTS) + [("right_wrist", "right_hand"), ("left_wrist", "left_hand")]
     parts_points, parts_weights = [], []
     for segment, (a, b) in enumerate(names):
-        count = sample_count(np.linalg.norm(ends[:, segment] - starts[:, segment], axis=-1), sigma_px, 2, 48)
+        count = sample_count(np.linalg.norm(open_ends[:, segment] - starts[:, segment], axis=-1), sigma_px, 2, 48)
         points, weights = sample_segments(starts[:, [segment]], ends[:, [segment]], count)
         parts_points.append(points)
         parts_weights.append(weights * (0.4 if a.endswith("hip") or b.endswith("hip") else 1.0))
@@ -245,6 +264,9 @@ def render_body_crops(
     )
     parts_points.append(points)
     parts_weights.append(weights * 0.5)
+    if knuckles is not None:
+        parts_points.append(knuckles[0])
+        parts_weights.append(knuckles[1])
     centres = np.arange(size_px) + 0.5
     hips = crop_joints[:, [JOINT_INDEX["right_hip"], JOINT_INDEX["left_hip"]]]
     blanket_top = float(np.nanmedian(hips[..., 1])) - 0.03 * size_px
@@ -264,6 +286,45 @@ def render_body_crops(
     return _rasterise(points, weights, size_px, sigma_px, background, occluded, rng, noise_level)
 
 
+def _knuckles(
+    wrists: np.ndarray, hands: np.ndarray, clench: np.ndarray, sigma_px: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """A filled blob [T, 2 * N, 2] at each (shortened) hand end, its weight growing with `clench`
+    [T, 2]: a clenched fist is a compact bright mass where an open hand is a thin stroke."""
+    radius = np.maximum(0.6 * np.linalg.norm(hands - wrists, axis=-1), 0.5 * sigma_px)
+    count = sample_count(2 * radius, sigma_px, 3, 8)
+    points, weights = [], []
+    for column in range(2):
+        drawn, weight = sample_ellipse(
+            hands[:, column],
+            np.tile([1.0, 0.0], (hands.shape[0], 1)),
+            radius[:, column],
+            radius[:, column],
+            radius[:, column],
+            count,
+            filled=True,
+        )
+        points.append(drawn)
+        weights.append(weight * FIST_GAIN * clench[:, column, None])
+    return np.concatenate(points, axis=1), np.concatenate(weights, axis=1)
+
+
+def _furrows(at: dict[str, np.ndarray], fear: np.ndarray, sigma_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """Horizontal forehead furrows above the brows [T, 3 * N, 2], their weight growing with the
+    fear-like expression `fear` [T]: texture that no landmark carries."""
+    right, left = at["right_brow_middle"], at["left_brow_middle"]
+    axis, span = _unit_and_length(left - right)
+    up = np.stack([axis[:, 1], -axis[:, 0]], axis=1)
+    count = sample_count(span, sigma_px, 4, 32)
+    points, weights = [], []
+    for height in FURROW_HEIGHTS:
+        offset = up * (height * span)[:, None]
+        drawn, weight = sample_segments((right + offset)[:, None], (left + offset)[:, None], count)
+        points.append(drawn)
+        weights.append(weight * FURROW_GAIN * np.clip(fear, 0.0, 1.0)[:, None])
+    return np.concatenate(points, axis=1), np.concatenate(weights, axis=1)
+
+
 def render_face_crops(
     landmarks_px: np.ndarray,
     box: tuple[float, float, float],
@@ -273,12 +334,14 @@ def render_face_crops(
     size_px: int,
     noise_level: float,
     rng: np.random.Generator,
+    fear: np.ndarray | None = None,
 ) -> np.ndarray:
     """Face crops [T, S, S] uint8: face outline, brows, eyes, nose, nostrils and mouth.
 
     Eye areas follow the lids and the mouth area follows the lips, so blinks, widened eyes and
     mouth opening change the picture. `touch` [T] draws the habitual hand over the `touch_side`
     of the mouth; `occluder_box_px` [T, 4] (u0, v0, u1, v1, NaN when none) is drawn as a block.
+    `fear` [T] in [0, 1] draws forehead furrows above the brows (None: a smooth forehead).
     """
     crop = to_crop(landmarks_px, box, size_px)
     n_frames = crop.shape[0]
@@ -321,6 +384,10 @@ def render_face_crops(
     )
     parts_points.append(points)
     parts_weights.append(weights * 0.5)
+    if fear is not None:
+        points, weights = _furrows({name: at(name) for name in ("right_brow_middle", "left_brow_middle")}, fear, sigma_px)
+        parts_points.append(points)
+        parts_weights.append(weights)
 
     outward = -1.0 if touch_side == "right" else 1.0
     hand_centre = at(f"mouth_{touch_side}") + eye_axis * (outward * 0.12 * face_width)[:, None] + eye_down * (

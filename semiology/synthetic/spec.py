@@ -33,7 +33,15 @@ class CohortSpec:
     they confound the graded ones and must not fade as the cohort gets harder. A study of, say,
     clonic jerks grades them with `graded_signs: [clonic]`.
     `balance_dystonia_side` puts half of the dystonic subjects' dystonia on each arm (the odd
-    one at random); without it each side is a coin toss per subject. `canary` builds the
+    one at random); without it each side is a coin toss per subject.
+    `appearance_cues` draws, in the crops only, evidence that no keypoint carries: the dystonic
+    hand clenched into a fist (body crops) and forehead furrows of the fear-like expression (face
+    crops), each at the amplitude of its sign (so graded by difficulty like the sign). Without
+    them the crops show nothing the keypoints lack, and an appearance teacher cannot know more
+    than a keypoint student. `distal_dystonia_share` is the share of dystonia episodes that stay
+    in the hand (fist and wrist only, no arm posture): those windows are visible in the crops and
+    invisible in every keypoint, the regime in which distillation could only help by transferring
+    appearance knowledge (0 by default: every episode postures the arm). `canary` builds the
     leakage canary described in the module docstring (then the dystonia/emotion counts are
     neither used nor checked: half the subjects, at random, get each label).
     """
@@ -51,6 +59,8 @@ class CohortSpec:
     difficulty: float = 0.3
     graded_signs: tuple[str, ...] = GRADED_SIGNS
     balance_dystonia_side: bool = True
+    appearance_cues: bool = True
+    distal_dystonia_share: float = 0.0
     canary: bool = False
     crop_size_px: int = 32
     seed: int = 0
@@ -120,6 +130,8 @@ def _spec_problems(spec: CohortSpec) -> list[str]:
     unknown = [sign for sign in spec.graded_signs if sign not in PLANTED_SIGNS]
     if unknown:
         problems.append(f"graded_signs has unknown signs {unknown}; known: {', '.join(PLANTED_SIGNS)}")
+    if not 0.0 <= spec.distal_dystonia_share <= 1.0:
+        problems.append(f"distal_dystonia_share must lie in [0, 1], got {spec.distal_dystonia_share}")
     if spec.crop_size_px < 8:
         problems.append(f"crop_size_px must be at least 8, got {spec.crop_size_px}")
     if spec.seed < 0:

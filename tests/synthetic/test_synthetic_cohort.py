@@ -10,7 +10,7 @@ import pytest
 from semiology.camera import CameraIntrinsics, project
 from semiology.records import SeizureRecord
 from semiology.synthetic import CohortSpec, make_cohort, make_subjects, simulate_record
-from semiology.synthetic.face import LANDMARK_INDEX
+from semiology.synthetic.face import LANDMARK_INDEX, simulate_face
 from semiology.synthetic.motion import JOINT_INDEX, OTHER_SIGN_LEVEL, elbow_angle_deg, plan_seizure, simulate_body
 from semiology.synthetic.render import OCCLUDER_LEVEL
 from semiology.synthetic.spec import FOCAL_SIGNS, FPS_CHOICES, PLANTED_SIGNS
@@ -357,3 +357,80 @@ def test_default_cohort_counts(default_cohort: list[SeizureRecord]) -> None:
     assert generalised == 13
     for sign in FOCAL_SIGNS:
         assert any(record.labels[sign] == "yes" for record in default_cohort)
+
+
+@pytest.fixture(scope="module")
+def small_without_cues() -> list[SeizureRecord]:
+    return make_cohort(replace(SMALL, appearance_cues=False))
+
+
+def _cue_change(record: SeizureRecord, without: SeizureRecord, sign: str, crops: str) -> tuple[float, float]:
+    """Mean absolute crop difference made by the appearance cues, during the sign and outside it."""
+    shown = _during(record, sign, 0.5, 0.5)
+    difference = np.abs(getattr(record, crops).astype(np.float64) - getattr(without, crops))
+    return float(difference[shown].mean()), float(difference[~_during(record, sign, -0.5, -0.5)].mean())
+
+
+def test_appearance_cues_change_only_the_crops_and_only_during_their_sign(
+    small: list[SeizureRecord], small_without_cues: list[SeizureRecord]
+) -> None:
+    """The dystonic fist and the fear furrows are evidence no keypoint carries: every keypoint
+    stream is the same array with and without them, the crops differ during the sign and are
+    identical away from it."""
+    checked = 0
+    for record, without in zip(small, small_without_cues, strict=True):
+        for stream in ("body_3d", "body_2d", "face_2d"):
+            np.testing.assert_array_equal(getattr(record, stream).coords, getattr(without, stream).coords)
+        assert record.meta["appearance_cues"] and not without.meta["appearance_cues"]
+        for sign, crops in (("dystonia", "body_crops"), ("emotion", "face_crops")):
+            if record.labels[sign] != "yes":
+                np.testing.assert_array_equal(getattr(record, crops), getattr(without, crops))
+                continue
+            checked += 1
+            during, away = _cue_change(record, without, sign, crops)
+            assert during > 0.3 and away == 0.0, (record.seizure_id, sign, during, away)
+    assert checked >= 4
+
+
+def test_appearance_cues_are_graded_with_their_sign() -> None:
+    """The fist clenches and the furrows deepen with their sign's amplitude (1 - difficulty for a
+    graded sign); at difficulty 1 the crops are those of a cohort without cues."""
+    traits = next(subject for subject in make_subjects(SMALL) if subject.has_dystonia and subject.has_emotion)
+    focal = {sign: "no" for sign in FOCAL_SIGNS}
+    for difficulty in (0.0, 0.6, 1.0):
+        rng = np.random.default_rng(5)
+        plan = plan_seizure(traits, "T-S1", 40.0, False, focal, 10.0, 10.0, difficulty, rng)
+        body = simulate_body(traits, plan, rng)
+        face = simulate_face(traits, plan, body, rng)
+        side = ("right", "left").index(traits.dystonia_side)
+        assert body.fist[:, side].max() == pytest.approx(1.0 - difficulty)
+        assert body.fist[:, 1 - side].max() == 0.0
+        assert face.fear.max() == pytest.approx((1.0 - difficulty) * traits.expressivity)
+    spec = replace(SMALL, difficulty=1.0, n_subjects=2, n_seizures=2, n_dystonia_subjects=1, n_emotion_subjects=1, n_both_subjects=1)
+    for record, without in zip(make_cohort(spec), make_cohort(replace(spec, appearance_cues=False)), strict=True):
+        np.testing.assert_array_equal(record.body_crops, without.body_crops)
+        np.testing.assert_array_equal(record.face_crops, without.face_crops)
+
+
+def test_distal_dystonia_keeps_the_arm_still_and_the_plan_otherwise_unchanged(small: list[SeizureRecord]) -> None:
+    """With every dystonia episode distal the arm does not posture (no elbow shift in the
+    keypoints) while the fist still changes the crops; the timeline is the same as without."""
+    distal = make_cohort(replace(SMALL, distal_dystonia_share=1.0))
+    checked = 0
+    for record, hand_only in zip(small, distal, strict=True):
+        episodes = [episode[:2] for episode in record.meta["signs"].get("dystonia", [])]
+        assert episodes == [episode[:2] for episode in hand_only.meta["signs"].get("dystonia", [])]
+        if record.labels["dystonia"] != "yes":
+            continue
+        checked += 1
+        assert all(episode[2]["proximal"] for episode in record.meta["signs"]["dystonia"])
+        assert not any(episode[2]["proximal"] for episode in hand_only.meta["signs"]["dystonia"])
+        assert _dystonic_elbow_shift_deg(record) > 45.0
+        assert abs(_dystonic_elbow_shift_deg(hand_only)) < 20.0
+        unclenched = make_cohort(replace(SMALL, distal_dystonia_share=1.0, appearance_cues=False))
+        other = next(item for item in unclenched if item.seizure_id == record.seizure_id)
+        assert _cue_change(hand_only, other, "dystonia", "body_crops")[0] > 0.3
+        break
+    assert checked == 1
+    with pytest.raises(ValueError, match="distal_dystonia_share"):
+        replace(SMALL, distal_dystonia_share=1.5)
