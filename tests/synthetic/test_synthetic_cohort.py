@@ -51,7 +51,7 @@ def small_without_signal() -> list[SeizureRecord]:
 
 @pytest.fixture(scope="module")
 def default_cohort() -> list[SeizureRecord]:
-    return make_cohort(CohortSpec())
+    return make_cohort(CohortSpec(), workers=2)
 
 
 def _time_s(record: SeizureRecord) -> np.ndarray:
