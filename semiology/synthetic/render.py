@@ -239,9 +239,9 @@ def render_body_crops(
     knuckles: tuple[np.ndarray, np.ndarray] | None = None
     if fist is not None:
         wrists = crop_joints[:, [JOINT_INDEX["right_wrist"], JOINT_INDEX["left_wrist"]]]
-        clench = np.clip(fist, 0.0, 1.0)[..., None]
-        crop_hands = np.where(clench > 0, wrists + (crop_hands - wrists) * (1.0 - FIST_SHORTENING * clench), crop_hands)
-        knuckles = _knuckles(wrists, crop_hands, np.clip(fist, 0.0, 1.0), sigma_px)
+        clench = np.clip(fist, 0.0, 1.0)
+        crop_hands = np.where(clench[..., None] > 0, wrists + (crop_hands - wrists) * (1.0 - FIST_SHORTENING * clench[..., None]), crop_hands)
+        knuckles = _knuckles(wrists, crop_hands, clench, sigma_px)
     first = [JOINT_INDEX[a] for a, _ in BODY_SEGMENTS] + [JOINT_INDEX["right_wrist"], JOINT_INDEX["left_wrist"]]
     second = [JOINT_INDEX[b] for _, b in BODY_SEGMENTS]
     starts = crop_joints[:, first]
@@ -309,10 +309,10 @@ def _knuckles(
     return np.concatenate(points, axis=1), np.concatenate(weights, axis=1)
 
 
-def _furrows(at: dict[str, np.ndarray], fear: np.ndarray, sigma_px: float) -> tuple[np.ndarray, np.ndarray]:
+def _furrows(right: np.ndarray, left: np.ndarray, fear: np.ndarray, sigma_px: float) -> tuple[np.ndarray, np.ndarray]:
     """Horizontal forehead furrows above the brows [T, 3 * N, 2], their weight growing with the
-    fear-like expression `fear` [T]: texture that no landmark carries."""
-    right, left = at["right_brow_middle"], at["left_brow_middle"]
+    fear-like expression `fear` [T]: texture that no landmark carries. `right` and `left` are
+    the brow middles [T, 2]."""
     axis, span = _unit_and_length(left - right)
     up = np.stack([axis[:, 1], -axis[:, 0]], axis=1)
     count = sample_count(span, sigma_px, 4, 32)
@@ -385,7 +385,7 @@ def render_face_crops(
     parts_points.append(points)
     parts_weights.append(weights * 0.5)
     if fear is not None:
-        points, weights = _furrows({name: at(name) for name in ("right_brow_middle", "left_brow_middle")}, fear, sigma_px)
+        points, weights = _furrows(at("right_brow_middle"), at("left_brow_middle"), fear, sigma_px)
         parts_points.append(points)
         parts_weights.append(weights)
 
