@@ -33,6 +33,7 @@ from semiology.cli import DEMO_CONFIG
 from semiology.config import config_to_dict
 from semiology.evaluate.compare import compare_pair
 from semiology.evaluate.metrics import fold_metrics, summarise_folds
+from semiology.evaluate.report import SYNTHETIC_BANNER
 from semiology.evaluate.results import PredictionTable
 from semiology.evaluate.run import load_experiment, load_records
 from semiology.evaluate.study import run_study
@@ -120,6 +121,7 @@ def main() -> None:
     parser.add_argument("--conditions", nargs="+", choices=sorted(CONDITIONS), default=list(CONDITIONS))
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
+    print(f"*** {SYNTHETIC_BANNER} ***")
     runs = [run for cohort in args.cohort for condition in args.conditions for run in run_condition(cohort, condition, args.seeds, args.workers)]
     summarise(runs, args.conditions)
 

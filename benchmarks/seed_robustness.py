@@ -31,6 +31,7 @@ from semiology.cli import DEMO_CONFIG
 from semiology.config import config_to_dict, parse_overrides
 from semiology.evaluate.compare import compare_pair
 from semiology.evaluate.metrics import fold_metrics, summarise_folds
+from semiology.evaluate.report import SYNTHETIC_BANNER
 from semiology.evaluate.run import load_experiment, load_records
 from semiology.evaluate.study import run_study
 from semiology.models.appearance import attach_appearance_features
@@ -61,6 +62,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--compare", nargs=2, metavar=("A", "B"), default=None, help="print A's paired difference to B per cohort and seed")
     args = parser.parse_args()
+    print(f"*** {SYNTHETIC_BANNER} ***")
     overrides = parse_overrides(args.set)
     changes: dict[str, dict] = {}
     for key in [key for key in overrides if key.startswith("models.")]:
