@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/seed_robustness.py [--cohort 0 ...] [--seeds 0 1 2] [--models TCN-face AGCN-pose+KD] [--set key=value ...]
 
-Runs the demo config (configs/demo.yaml) restricted to the named models (a student brings its
+Runs the demo config (configs/demo.yaml, or `--config`) restricted to the named models (a student brings its
 teacher along) on the synthetic cohort of each seed in `--cohort`, once per training seed
 (`seed:`), and prints the window macro F1 (mean ± std over LOSO folds) per seed, the mean ± std
 over seeds, and with several cohorts the mean ± std over cohorts of their seed means: the demo
@@ -12,6 +12,8 @@ to 18 are kept for held-out checks of a change chosen on the dev cohorts.
 `--set` overrides config keys as on the command line of tools/loso_eval.py (YAML values), e.g.
 `--set tcn.keypoints=false models.TCN-face.ensemble=1 models.AGCN-pose.train.lr=0.01` (a
 `models.NAME.KEY` or `models.NAME.SECTION.KEY` item changes one model).
+`--level seizure` scores seizures instead of windows (each seizure's window probabilities averaged,
+as the report's seizure rows do).
 `--compare A B` (model names) also prints, per cohort and training seed, A's paired difference to
 B over the LOSO folds (window macro F1): mean difference, its bootstrap 95 % CI and the
 Wilcoxon signed-rank p-value, as the study report's comparison table computes them, e.g.
@@ -29,6 +31,7 @@ import numpy as np
 
 from semiology.cli import DEMO_CONFIG
 from semiology.config import config_to_dict, parse_overrides
+from semiology.evaluate.aggregate import LEVELS, at_level
 from semiology.evaluate.compare import compare_pair
 from semiology.evaluate.metrics import fold_metrics, summarise_folds
 from semiology.evaluate.report import SYNTHETIC_BANNER
@@ -60,6 +63,8 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["AGCN-pose+KD", "TCN-face"])
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--config", type=Path, default=DEMO_CONFIG, help="the experiment whose models are run (default the demo's)")
+    parser.add_argument("--level", choices=LEVELS[:2], default="window", help="score windows (the default) or seizures (window probabilities averaged per seizure)")
     parser.add_argument("--compare", nargs=2, metavar=("A", "B"), default=None, help="print A's paired difference to B per cohort and seed")
     args = parser.parse_args()
     print(f"*** {SYNTHETIC_BANNER} ***")
@@ -73,7 +78,7 @@ def main() -> None:
             change.setdefault(section, {})[sub_key] = overrides.pop(key)
         else:
             change[field] = overrides.pop(key)
-    demo = load_experiment(DEMO_CONFIG)
+    demo = load_experiment(args.config)
     models = selected_models(config_to_dict(demo)["models"], args.models, changes)
     tasks = [dataclasses.asdict(task) for task in demo.tasks if any(model["task"] == task.name for model in models)]
     per_cohort: dict[str, list[float]] = {}
@@ -88,7 +93,7 @@ def main() -> None:
 def cohort_scores(cohort: int, args: argparse.Namespace, overrides: dict, models: list[dict], tasks: list[dict]) -> dict[str, float]:
     """Run the models on one cohort once per training seed; print and return each model's mean over seeds."""
     base = {**overrides, "data.synthetic.seed": cohort, "models": models, "tasks": tasks, "evaluation.workers": args.workers}
-    config = load_experiment(DEMO_CONFIG, base)
+    config = load_experiment(args.config, base)
     native, _ = load_records(config, f"cohort {cohort}")
     records = [resample_record(record, config.windows.target_fps) for record in native]
     with tempfile.TemporaryDirectory() as cache:
@@ -97,14 +102,14 @@ def cohort_scores(cohort: int, args: argparse.Namespace, overrides: dict, models
     print(f"cohort {cohort}, models {[m['name'] for m in models]}, overrides {args.set}")
     for seed in args.seeds:
         started = time.perf_counter()
-        study = run_study(load_experiment(DEMO_CONFIG, {**base, "seed": seed}), records, synthetic=True, progress=False)
+        study = run_study(load_experiment(args.config, {**base, "seed": seed}), records, synthetic=True, progress=False)
         seconds = time.perf_counter() - started
         if args.compare:
             _print_comparison(study, args.compare, seed)
         for result in study.models:
-            summary = summarise_folds(fold_metrics(result.predictions))["macro_f1"]
+            summary = summarise_folds(fold_metrics(at_level(result.predictions, args.level)))["macro_f1"]
             scores.setdefault(result.key, []).append(summary["mean"])
-            print(f"seed {seed}  {result.key:24s} window macro F1 {summary['mean']:.3f} ± {summary['std']:.3f} over folds   ({seconds:.0f} s for the seed)")
+            print(f"seed {seed}  {result.key:24s} {args.level} macro F1 {summary['mean']:.3f} ± {summary['std']:.3f} over folds   ({seconds:.0f} s for the seed)")
     for key, values in scores.items():
         print(f"over seeds {args.seeds}: {key:24s} {np.mean(values):.3f} ± {np.std(values):.3f} (min {np.min(values):.3f})")
     return {key: float(np.mean(values)) for key, values in scores.items()}

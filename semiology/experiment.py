@@ -341,12 +341,18 @@ class TaskConfig:
     Action-stream tasks may read another column (`label`, default the task's name, so that two
     tasks can share one column) and give every 2-s sample outside the ictal period the class
     `outside_ictal` (the non-epileptic class of FLE vs TLE vs non-epileptic).
+
+    `during` (keypoint models) names a sign term: of the windows the study cuts
+    (`windows.segment`), the task keeps those lying at least half inside an annotated span of
+    that sign (`SeizureRecord.sign_spans`). A seizure-level label that reads a sign (which way the head turns)
+    then trains and scores on the moments that show it, not on the seconds before it begins.
     """
 
     name: str
     classes: tuple[str, ...]
     label: str | None = None
     outside_ictal: str | None = None
+    during: str | None = None
 
 
 @dataclass
@@ -565,6 +571,8 @@ def _action_problems(config: ExperimentConfig) -> list[str]:
             continue
         if model.kind not in ACTION_KINDS and (task.label or task.outside_ictal):
             problems.append(f"{where}: task {task.name!r} sets label/outside_ictal, which only action models (kinds {', '.join(ACTION_KINDS)}) read")
+        if model.kind in ACTION_KINDS and task.during:
+            problems.append(f"{where}: task {task.name!r} sets during (windows inside a sign's spans), which action models (kinds {', '.join(ACTION_KINDS)}) do not read")
         if model.kind == "gestures":
             if len(task.classes) != 2 or task.outside_ictal:
                 problems.append(f"{where}: gestures classifies whole seizures into two classes (task {task.name!r} has {list(task.classes)})")

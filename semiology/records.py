@@ -61,6 +61,9 @@ class SeizureRecord:
     (`seizure_type`, `dystonia`, `emotion`, ...) to its class name for this seizure.
     `body_features` / `face_features` are per-frame appearance features `[T, D]` from a frozen
     frame encoder; `body_crops` / `face_crops` are the uint8 `[T, H, W]` crops they come from.
+    `meta["sign_spans"]` (optional) maps a sign term of the label store's vocabulary
+    (`versive_head_turn`, `dystonic_posture`, ...) to the `[start_s, end_s]` spans where an
+    annotator saw it: a task with `during:` cuts its windows there (`sign_spans`).
     """
 
     seizure_id: str
@@ -94,6 +97,14 @@ class SeizureRecord:
     @property
     def duration_s(self) -> float:
         return self.num_frames / self.fps
+
+    def sign_spans(self, term: str) -> list[tuple[float, float]]:
+        """The `[start_s, end_s]` spans of sign `term` in this recording (empty when none was annotated)."""
+        return [(float(start), float(end)) for start, end in self.meta.get(SIGN_SPANS, {}).get(term, [])]
+
+
+SIGN_SPANS = "sign_spans"
+"""The `meta` key of a record's annotated sign spans: `{term: [[start_s, end_s], ...]}`."""
 
 
 @dataclass(frozen=True)

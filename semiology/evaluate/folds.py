@@ -17,7 +17,7 @@ from semiology.config import config_hash, config_to_dict
 from semiology.evaluate.results import ModelResult, PredictionTable, StudyResult
 from semiology.evaluate.splits import Fold, check_no_subject_overlap, grouped_kfold, leaky_seizure_folds, loso_folds
 from semiology.experiment import ExperimentConfig, ModelConfig, TaskConfig
-from semiology.records import SeizureRecord
+from semiology.records import SIGN_SPANS, SeizureRecord
 
 FINAL_FOLD_OFFSET = 999_983
 """Stands in for the fold term of a model's seed in the final refit on all subjects."""
@@ -123,10 +123,13 @@ def model_result(task: TaskConfig, model: ModelConfig, key: str, table: Predicti
 
 
 def data_hash(records: Sequence[SeizureRecord]) -> str:
-    """A fingerprint of the data a study saw: ids, labels, timing and the keypoint arrays."""
+    """A fingerprint of the data a study saw: ids, labels, timing, sign spans and the keypoint arrays."""
     digest = hashlib.sha256()
     for record in sorted(records, key=lambda r: r.seizure_id):
         digest.update(f"{record.seizure_id}|{record.subject_id}|{sorted(record.labels.items())}|{record.onset_s}|{record.offset_s}".encode())
+        spans = record.meta.get(SIGN_SPANS)
+        if spans:
+            digest.update(f"|{sorted((term, [list(span) for span in value]) for term, value in spans.items())}".encode())
         for stream in (record.body_2d, record.face_2d, record.body_3d):
             if stream is not None:
                 digest.update(stream.coords.tobytes())

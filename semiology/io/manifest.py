@@ -57,7 +57,11 @@ _YAML_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 
 @dataclass(frozen=True)
 class ManifestRow:
-    """One seizure recording as listed in the manifest; `paths` are absolute, keyed by modality."""
+    """One seizure recording as listed in the manifest; `paths` are absolute, keyed by modality.
+
+    `sign_spans` are the annotated spans of each sign term (rows read from the label store
+    carry its trusted sign labels; a CSV manifest has none).
+    """
 
     seizure_id: str
     subject_id: str
@@ -70,6 +74,7 @@ class ManifestRow:
     row_number: int = 0
     view: str | None = None
     view_of: str | None = None
+    sign_spans: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
     @property
     def view_meta(self) -> dict[str, str]:

@@ -23,7 +23,7 @@ from semiology.io.ntu_skeleton import SkeletonFileError, read_ntu_skeleton
 from semiology.io.openpose import read_openpose
 from semiology.io.pyskl import annotation_keypoints, read_pickle
 from semiology.layouts.body import COCO_17, NTU_25
-from semiology.records import Keypoints, SeizureRecord
+from semiology.records import SIGN_SPANS, Keypoints, SeizureRecord
 
 KINECT_V2_FPS = 30.0
 """Kinect v2 (NTU RGB+D) skeletons are tracked at 30 frames/s; `.skeleton` files store no rate."""
@@ -89,6 +89,8 @@ def row_record(row: ManifestRow) -> SeizureRecord:
     record.onset_s, record.offset_s, record.generalisation_s = row.onset_s, row.offset_s, row.generalisation_s
     record.labels = {**record.labels, **row.labels}
     record.meta = {**record.meta, **row.view_meta}
+    if row.sign_spans:
+        record.meta[SIGN_SPANS] = {term: [[start, end] for start, end in spans] for term, spans in row.sign_spans.items()}
     return record
 
 

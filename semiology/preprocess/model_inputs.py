@@ -155,6 +155,11 @@ def build_stream_windows(records: Sequence[SeizureRecord], task: TaskConfig, str
     if len(layouts) > 1:
         listed = "; ".join(f"{layout}: {', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''} ({len(ids)})" for layout, ids in layouts.items())
         raise ConfigError(f"stream {stream!r} of task {task.name!r}: the records' keypoints come in {len(layouts)} layouts ({listed}); extract them all with one body_layout")
+    if task.during:
+        unmarked = [record.seizure_id for _, record in labelled if not record.sign_spans(task.during)]
+        if unmarked:
+            raise ConfigError(f"task {task.name!r} cuts its windows during sign {task.during!r}, but {len(unmarked)} of its seizures have no span of it: "
+                              f"{', '.join(unmarked[:5])}{' ...' if len(unmarked) > 5 else ''} (annotate the sign, or drop 'during' from the task)")
     for index, record in labelled:
         label = record.labels[task.name]
         stream_keypoints = get_stream(stream).keypoints_of(record)
@@ -166,6 +171,14 @@ def build_stream_windows(records: Sequence[SeizureRecord], task: TaskConfig, str
         else:
             first, last = 0, record.num_frames
         own_keypoints, own_features, own_starts = record_stream_windows(record, stream, config, first, last, bones)
+        if task.during:
+            inside = windows_inside_spans(np.asarray(own_starts), config.windows.window_s, min(last, record.num_frames) / fps, record.sign_spans(task.during))
+            if not inside.any():
+                warnings.warn(f"seizure {record.seizure_id}: no window lies at least half inside its spans of {task.during!r}: left out of task {task.name!r}", DataWarning, stacklevel=2)
+                continue
+            own_keypoints = [made for made, keep in zip(own_keypoints, inside) if keep]
+            own_features = [made for made, keep in zip(own_features, inside) if keep]
+            own_starts = [start for start, keep in zip(own_starts, inside) if keep]
         keypoints += own_keypoints
         features += own_features
         starts += own_starts
@@ -180,6 +193,25 @@ def build_stream_windows(records: Sequence[SeizureRecord], task: TaskConfig, str
         record_index=np.asarray(owners, dtype=np.int64),
         start_s=np.asarray(starts, dtype=np.float64),
     )
+
+
+def windows_inside_spans(starts_s: np.ndarray, window_s: float, stop_s: float, spans: Sequence[tuple[float, float]]) -> np.ndarray:
+    """Which windows (by start; each ends `window_s` later or at `stop_s`) lie at least half inside the union of `spans`.
+
+    Half, not all: a sign that begins mid-window shows in it, and a span shorter than a
+    window still keeps the window centred on it.
+    """
+    ends_s = np.minimum(starts_s + window_s, stop_s)
+    covered = np.zeros(len(starts_s))
+    merged: list[list[float]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    for start, end in merged:
+        covered += np.clip(np.minimum(ends_s, end) - np.maximum(starts_s, start), 0.0, None)
+    return covered >= 0.5 * (ends_s - starts_s)
 
 
 def cap_per_record(window_records: np.ndarray, selected_records: np.ndarray, max_per_record: int) -> np.ndarray:

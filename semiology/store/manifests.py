@@ -41,7 +41,7 @@ from semiology.store.accounts import check_site_secret, get_site, get_user
 from semiology.store.database import Store, database_url, display_name, open_store
 from semiology.store.errors import IdentifierError, StoreError
 from semiology.store.schema import Patient, Recording, Seizure, Site, TaskLabel, User
-from semiology.store.vocabulary import EVENT_KIND_COLUMN, EVENT_KIND_KEYS, SEIZURE_TYPE_COLUMN, SEIZURE_TYPE_KEYS
+from semiology.store.vocabulary import EVENT_KIND_COLUMN, EVENT_KIND_KEYS, SEIZURE_TYPE_COLUMN, SEIZURE_TYPE_KEYS, TRUSTED_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -271,9 +271,26 @@ def import_manifest(
     return summary
 
 
+def trusted_sign_spans(seizure: Seizure) -> dict[str, list[tuple[float, float]]]:
+    """The seizure's sign spans by term, from labels that count as a person's judgement (`TRUSTED_STATUSES`), in time order.
+
+    A model's pending or rejected proposal never becomes a span a study trains on.
+    """
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for label in sorted(seizure.sign_labels, key=lambda label: (label.start_s, label.id)):
+        if label.status in TRUSTED_STATUSES:
+            spans.setdefault(label.term, []).append((float(label.start_s), float(label.end_s)))
+    return spans
+
+
 def read_rows(session: Session, site: str | None = None) -> list[ManifestRow]:
-    """The store's seizures as manifest rows (subject ids are pseudonyms; `row_number` is the seizure's id in the store)."""
-    query = select(Seizure).options(selectinload(Seizure.recordings), selectinload(Seizure.task_labels), selectinload(Seizure.patient)).order_by(Seizure.id)
+    """The store's seizures as manifest rows (subject ids are pseudonyms; `row_number` is the seizure's id in the store;
+    `sign_spans` from the trusted sign labels)."""
+    query = (
+        select(Seizure)
+        .options(selectinload(Seizure.recordings), selectinload(Seizure.task_labels), selectinload(Seizure.sign_labels), selectinload(Seizure.patient))
+        .order_by(Seizure.id)
+    )
     if site is not None:
         query = query.join(Patient, Seizure.patient_id == Patient.id).where(Patient.site_id == get_site(session, site).id)
     rows = []
@@ -297,6 +314,7 @@ def read_rows(session: Session, site: str | None = None) -> list[ManifestRow]:
             generalisation_s=seizure.generalisation_s,
             labels=labels,
             row_number=seizure.id,
+            sign_spans=trusted_sign_spans(seizure),
         ))
     return rows
 

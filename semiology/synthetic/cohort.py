@@ -24,11 +24,11 @@ import numpy as np
 
 from semiology.camera import KINECT_V2_DEPTH, CameraPose, look_at, project, world_to_camera
 from semiology.engines.pool import worker_pool
-from semiology.records import Keypoints, SeizureRecord
+from semiology.records import SIGN_SPANS, Keypoints, SeizureRecord
 from semiology.synthetic.face import EMOTION_LANDMARKS, FACE_CENTRE_PX, FACE_IMAGE_SIZE_PX, FACE_LANDMARKS, FACE_LAYOUT, LANDMARK_INDEX, FaceMotion, simulate_face
 from semiology.synthetic.motion import BODY_JOINTS, BODY_LAYOUT, JOINT_INDEX, BodyMotion, SeizurePlan, draw_focal_labels, plan_seizure, simulate_body, smooth_noise
 from semiology.synthetic.render import render_body_crops, render_face_crops, square_box, steady_box
-from semiology.synthetic.spec import PLANTED_SIGNS, CohortSpec
+from semiology.synthetic.spec import PLANTED_SIGNS, SIGN_TERMS, CohortSpec
 from semiology.synthetic.subjects import SubjectTraits, make_subjects, seeded_rng
 
 SOURCE = "synthetic"
@@ -37,7 +37,8 @@ GENERATOR_VERSION = 3
 """Raised whenever the same `CohortSpec` starts to yield different records, so that anything
 derived from a synthetic cohort and cached (the pretrained frame encoders) is rebuilt.
 Version 2: graded signs and balanced dystonic sides. Version 3: appearance-only cues (the
-dystonic fist, forehead furrows) in the crops; the keypoint streams are unchanged."""
+dystonic fist, forehead furrows) in the crops; the keypoint streams are unchanged. The planted
+signs' spans in `meta["sign_spans"]` came later without a new version: nothing cached reads them."""
 
 BODY_BASE_CONFIDENCE: dict[str, float] = {
     "head": 0.95,
@@ -214,6 +215,15 @@ def _detect_face(
     return keypoints, boxes, described
 
 
+def sign_spans(signs: dict[str, list]) -> dict[str, list[list[float]]]:
+    """The planted signs' episodes as an annotator's spans, by the label store's sign terms (`SIGN_TERMS`)."""
+    spans: dict[str, list[list[float]]] = {}
+    for sign, episodes in signs.items():
+        for term in SIGN_TERMS.get(sign, ()):
+            spans.setdefault(term, []).extend([float(start), float(end)] for start, end, *_ in episodes)
+    return spans
+
+
 def simulate_record(
     traits: SubjectTraits, plan: SeizurePlan, spec: CohortSpec, rng: np.random.Generator
 ) -> SeizureRecord:
@@ -245,6 +255,7 @@ def simulate_record(
     meta = {
         "subject_traits": traits.to_json(),
         "signs": plan.signs,
+        SIGN_SPANS: sign_spans(plan.signs),
         "planted_joints": {
             "dystonia": [f"{side}_shoulder", f"{side}_elbow", f"{side}_wrist"] if planted_dystonia else [],
             "emotion": list(EMOTION_LANDMARKS) if "emotion" in plan.signs else [],

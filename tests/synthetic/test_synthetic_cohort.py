@@ -13,7 +13,7 @@ from semiology.synthetic import CohortSpec, make_cohort, make_subjects, simulate
 from semiology.synthetic.face import LANDMARK_INDEX, simulate_face
 from semiology.synthetic.motion import JOINT_INDEX, OTHER_SIGN_LEVEL, elbow_angle_deg, plan_seizure, simulate_body
 from semiology.synthetic.render import OCCLUDER_LEVEL
-from semiology.synthetic.spec import FOCAL_SIGNS, FPS_CHOICES, PLANTED_SIGNS
+from semiology.synthetic.spec import FOCAL_SIGNS, FPS_CHOICES, PLANTED_SIGNS, SIGN_TERMS
 from semiology.synthetic.subjects import opposite_side
 
 SMALL = CohortSpec(
@@ -160,7 +160,12 @@ def test_records_honour_the_contract(small: list[SeizureRecord]) -> None:
         assert record.labels["head_version_side"] == (head[0] if head else "none")
         decoded = json.loads(json.dumps(record.meta))
         assert decoded["canary"] is False and decoded["difficulty"] == 0.0
-        assert set(decoded) >= {"subject_traits", "signs", "planted_joints", "camera"}
+        assert set(decoded) >= {"subject_traits", "signs", "planted_joints", "camera", "sign_spans"}
+        for sign, terms in SIGN_TERMS.items():
+            planted = [(start, end) for start, end, _ in record.meta["signs"].get(sign, [])]
+            assert all(record.sign_spans(term) == planted for term in terms), f"{record.seizure_id}: the spans of {sign} are its planted episodes"
+        assert (record.labels["head_version_side"] != "none") <= bool(record.sign_spans("versive_head_turn"))
+        assert (record.labels["dystonia_side"] != "none") <= bool(record.sign_spans("dystonic_posture"))
 
 
 def test_body_2d_is_the_projection_of_body_3d_where_visible(small: list[SeizureRecord]) -> None:

@@ -1,0 +1,107 @@
+"""Tasks cut during a sign (`during:`): windows kept only where the annotated sign plays, through the config and the study.
+
+A lateralised label (which way the head turns) is a seizure-level label, but the sign shows only
+in part of the seizure; `during` keeps the windows lying at least half inside the sign's spans.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from semiology.config import config_from_dict
+from semiology.errors import ConfigError, DataWarning
+from semiology.evaluate.folds import data_hash
+from semiology.evaluate.report import format_table
+from semiology.evaluate.run import load_experiment
+from semiology.evaluate.study import run_study
+from semiology.experiment import ExperimentConfig, check_experiment
+from semiology.preprocess.model_inputs import build_stream_windows, windows_inside_spans
+from semiology.records import SIGN_SPANS
+from tests.evaluate.test_study import SMALL
+
+SIDE_STUDY = {
+    **SMALL,
+    "windows": {"target_fps": 10.0, "window_s": 1.0, "stride_s": 0.5},
+    "tasks": [{"name": "dystonia_side", "classes": ["left", "right"], "during": "dystonic_posture"}],
+    "models": [{"name": "AGCN-side", "task": "dystonia_side", "kind": "agcn", "stream": "body", "train": {"mirror": True}}],
+    "evaluation": {"split": "loso", "workers": 1},
+}
+
+
+def _config(study: dict) -> ExperimentConfig:
+    config = config_from_dict(study, ExperimentConfig, source="test")
+    check_experiment(config, "test")
+    return config
+
+
+def _inside_share(start_s: float, window_s: float, spans: list[tuple[float, float]]) -> float:
+    """Share of one window inside the union of `spans`, by sampling its time axis finely (independent of the merge in the code)."""
+    times = start_s + (np.arange(1000) + 0.5) * window_s / 1000
+    return float(np.mean([any(a <= t < b for a, b in spans) for t in times]))
+
+
+def test_a_window_counts_when_at_least_half_of_it_lies_inside_the_merged_spans() -> None:
+    starts = np.array([0.0, 1.0, 2.0, 3.0])
+    kept = windows_inside_spans(starts, 2.0, 4.5, [(1.5, 3.0), (2.9, 3.6)])
+    assert kept.tolist() == [False, True, True, False], "0.5 s, 1.5 s, 1.6 s inside; the last (shortened to 1.5 s by the end) has 0.6 s"
+    assert not windows_inside_spans(np.array([0.0]), 2.0, 10.0, [(0.0, 0.6), (0.0, 0.6)])[0], "a span annotated twice is not counted twice"
+    assert windows_inside_spans(np.array([0.0]), 2.0, 10.0, [(0.0, 0.6), (0.5, 1.0)])[0], "overlapping spans cover their union"
+
+
+def test_the_study_windows_of_a_task_cut_during_a_sign_lie_inside_its_spans(small_records) -> None:
+    config = _config(SIDE_STUDY)
+    task = config.tasks[0]
+    everywhere = build_stream_windows(small_records, dataclasses.replace(task, during=None), "body", config)
+    during = build_stream_windows(small_records, task, "body", config)
+    assert 0 < len(during.labels) < len(everywhere.labels)
+    for record_index, start_s in zip(during.record_index, during.start_s):
+        spans = small_records[record_index].sign_spans("dystonic_posture")
+        assert _inside_share(start_s, 1.0, spans) >= 0.5 - 1e-3
+    left_out = [(r, s) for r, s in zip(everywhere.record_index, everywhere.start_s) if not np.isclose(during.start_s[during.record_index == r], s).any()]
+    assert left_out and all(_inside_share(s, 1.0, small_records[r].sign_spans("dystonic_posture")) < 0.5 + 1e-3 for r, s in left_out)
+
+
+def test_a_seizure_labelled_for_the_task_without_a_span_of_its_sign_stops_the_study(small_records) -> None:
+    config = _config(SIDE_STUDY)
+    records = list(small_records)
+    bare = next(i for i, r in enumerate(records) if r.labels.get("dystonia_side") in ("left", "right"))
+    records[bare] = dataclasses.replace(records[bare], meta={key: value for key, value in records[bare].meta.items() if key != SIGN_SPANS})
+    with pytest.raises(ConfigError, match=rf"task 'dystonia_side' cuts its windows during sign 'dystonic_posture', but 1 of its seizures have no span of it: {records[bare].seizure_id}"):
+        build_stream_windows(records, config.tasks[0], "body", config)
+
+
+def test_a_seizure_whose_spans_hold_no_half_window_is_left_out_with_a_warning(small_records) -> None:
+    config = _config(SIDE_STUDY)
+    records = list(small_records)
+    short = next(i for i, r in enumerate(records) if r.labels.get("dystonia_side") in ("left", "right"))
+    onset = records[short].onset_s
+    records[short] = dataclasses.replace(records[short], meta={**records[short].meta, SIGN_SPANS: {"dystonic_posture": [[onset + 0.12, onset + 0.37]]}})
+    with pytest.warns(DataWarning, match=rf"seizure {records[short].seizure_id}: no window lies at least half inside its spans of 'dystonic_posture'"):
+        windows = build_stream_windows(records, config.tasks[0], "body", config)
+    assert short not in set(windows.record_index.tolist())
+
+
+def test_a_study_through_the_config_predicts_only_windows_inside_the_sign(small_records) -> None:
+    study = run_study(_config(SIDE_STUDY), small_records, synthetic=True, progress=False)
+    (result,) = study.models
+    table = result.predictions
+    by_id = {record.seizure_id: record for record in small_records}
+    assert len(table.window_start_s) > 0
+    assert all(_inside_share(s, 1.0, by_id[seizure].sign_spans("dystonic_posture")) >= 0.5 - 1e-3 for seizure, s in zip(table.seizure_id, table.window_start_s))
+    assert "Task dystonia_side: only the windows at least half inside the annotated spans of dystonic_posture." in format_table(study)
+
+
+def test_sign_spans_are_part_of_the_data_a_study_saw(small_records) -> None:
+    moved = [dataclasses.replace(r, meta={**r.meta, SIGN_SPANS: {"dystonic_posture": [[r.onset_s, r.onset_s + 1.0]]}}) for r in small_records]
+    assert data_hash(moved) != data_hash(small_records)
+
+
+def test_during_is_refused_for_action_models(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tasks:\n  - {name: t, classes: [FLE, TLE], during: versive_head_turn}\nmodels:\n  - {name: G, task: t, kind: gestures}\n")
+    with pytest.raises(ConfigError, match=r"models.G: task 't' sets during .* which action models"):
+        load_experiment(bad)
