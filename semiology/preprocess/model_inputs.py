@@ -19,7 +19,7 @@ from semiology.experiment import ExperimentConfig, TaskConfig
 from semiology.layouts import get_layout
 from semiology.preprocess.view import align_to_body_frame
 from semiology.preprocess.windows import Reference, baseline_pose, baseline_reference, causal_window, feature_window_tensor, keypoint_window_tensor, pair_scale, slice_windows
-from semiology.records import SeizureRecord
+from semiology.records import SIGN_SPANS, SeizureRecord
 from semiology.streams import get_stream
 
 
@@ -158,8 +158,10 @@ def build_stream_windows(records: Sequence[SeizureRecord], task: TaskConfig, str
     if task.during:
         unmarked = [record.seizure_id for _, record in labelled if not record.sign_spans(task.during)]
         if unmarked:
+            where = ("annotate the sign in the label store" if any(record.meta.get(SIGN_SPANS) for _, record in labelled)
+                     else "no record carries sign spans: they come from the label store's sign labels (data.source: store), a CSV manifest has none")
             raise ConfigError(f"task {task.name!r} cuts its windows during sign {task.during!r}, but {len(unmarked)} of its seizures have no span of it: "
-                              f"{', '.join(unmarked[:5])}{' ...' if len(unmarked) > 5 else ''} (annotate the sign, or drop 'during' from the task)")
+                              f"{', '.join(unmarked[:5])}{' ...' if len(unmarked) > 5 else ''} ({where}; or drop 'during' from the task)")
     for index, record in labelled:
         label = record.labels[task.name]
         stream_keypoints = get_stream(stream).keypoints_of(record)

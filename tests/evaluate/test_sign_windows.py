@@ -70,8 +70,12 @@ def test_a_seizure_labelled_for_the_task_without_a_span_of_its_sign_stops_the_st
     records = list(small_records)
     bare = next(i for i, r in enumerate(records) if r.labels.get("dystonia_side") in ("left", "right"))
     records[bare] = dataclasses.replace(records[bare], meta={key: value for key, value in records[bare].meta.items() if key != SIGN_SPANS})
-    with pytest.raises(ConfigError, match=rf"task 'dystonia_side' cuts its windows during sign 'dystonic_posture', but 1 of its seizures have no span of it: {records[bare].seizure_id}"):
+    with pytest.raises(ConfigError, match=rf"task 'dystonia_side' cuts its windows during sign 'dystonic_posture', but 1 of its seizures have no span of it: "
+                                          rf"{records[bare].seizure_id} \(annotate the sign in the label store; or drop 'during'"):
         build_stream_windows(records, config.tasks[0], "body", config)
+    unannotated = [dataclasses.replace(r, meta={key: value for key, value in r.meta.items() if key != SIGN_SPANS}) for r in records]
+    with pytest.raises(ConfigError, match=r"no record carries sign spans: they come from the label store's sign labels \(data.source: store\), a CSV manifest has none"):
+        build_stream_windows(unannotated, config.tasks[0], "body", config)
 
 
 def test_a_seizure_whose_spans_hold_no_half_window_is_left_out_with_a_warning(small_records) -> None:
