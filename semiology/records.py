@@ -6,6 +6,7 @@ Everything above the cache (readers, detectors, lifting, the synthetic cohort) p
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -105,6 +106,17 @@ class SeizureRecord:
 
 SIGN_SPANS = "sign_spans"
 """The `meta` key of a record's annotated sign spans: `{term: [[start_s, end_s], ...]}`."""
+
+
+def merged_spans(spans: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Overlapping or touching `(start, end)` spans joined, in time order (two annotators' overlapping labels count once)."""
+    result: list[list[float]] = []
+    for start, end in sorted(spans):
+        if result and start <= result[-1][1]:
+            result[-1][1] = max(result[-1][1], end)
+        else:
+            result.append([start, end])
+    return [(start, end) for start, end in result]
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from semiology.experiment import ExperimentConfig, TaskConfig
 from semiology.layouts import get_layout
 from semiology.preprocess.view import align_to_body_frame
 from semiology.preprocess.windows import Reference, baseline_pose, baseline_reference, causal_window, feature_window_tensor, keypoint_window_tensor, pair_scale, slice_windows
-from semiology.records import SIGN_SPANS, SeizureRecord
+from semiology.records import SIGN_SPANS, SeizureRecord, merged_spans
 from semiology.streams import get_stream
 
 
@@ -205,13 +205,7 @@ def windows_inside_spans(starts_s: np.ndarray, window_s: float, stop_s: float, s
     """
     ends_s = np.minimum(starts_s + window_s, stop_s)
     covered = np.zeros(len(starts_s))
-    merged: list[list[float]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    for start, end in merged:
+    for start, end in merged_spans(spans):
         covered += np.clip(np.minimum(ends_s, end) - np.maximum(starts_s, start), 0.0, None)
     return covered >= 0.5 * (ends_s - starts_s)
 

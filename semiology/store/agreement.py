@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from sklearn.metrics import cohen_kappa_score
 from sqlalchemy import select
 
 from semiology.io.atomic import atomic_path
+from semiology.records import merged_spans
 from semiology.store.accounts import get_user
 from semiology.store.database import Store
 from semiology.store.errors import StoreError
@@ -49,17 +50,6 @@ class SignAgreement:
     iou: float
     seconds_a: float
     seconds_b: float
-
-
-def merged(intervals: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Overlapping or touching intervals joined, in order."""
-    result: list[list[float]] = []
-    for start, end in sorted(intervals):
-        if result and start <= result[-1][1]:
-            result[-1][1] = max(result[-1][1], end)
-        else:
-            result.append([start, end])
-    return [(start, end) for start, end in result]
 
 
 def length(intervals: Sequence[tuple[float, float]]) -> float:
@@ -124,7 +114,7 @@ def agreement_from_spans(
             for term, start, end in spans:
                 by_term.setdefault(term, ([], []))[side].append((start, end))
         for term, (raw_a, raw_b) in by_term.items():
-            a, b = merged(raw_a), merged(raw_b)
+            a, b = merged_spans(raw_a), merged_spans(raw_b)
             shared = intersection(a, b)
             in_a, in_b, in_both = bins_in(a, n_bins, bin_s), bins_in(b, n_bins, bin_s), bins_in(shared, n_bins, bin_s)
             row = totals.setdefault(term, [0, 0, 0, 0.0, 0.0, 0.0])
