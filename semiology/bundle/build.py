@@ -49,7 +49,10 @@ def build_bundle(
 
     `records` are the study's records (already at the target frame rate, with appearance
     features); `evaluations` the cross-validated metrics by `task/model` (metrics.json);
-    `encoders` the frozen frame encoders by stream, needed by TCN models.
+    `encoders` the frozen frame encoders by stream, needed by TCN models. A model of a task cut
+    during a sign says so (`during` in its entry): it was fitted, and its `cv_metrics` scored,
+    on the windows inside that sign's annotated spans, while screening a new recording reads
+    every window of it.
     """
     by_key = {result.key: result for result in study.models}
     state_dicts: dict[str, dict[str, torch.Tensor]] = {}
@@ -66,6 +69,8 @@ def build_bundle(
             selection = select_final_settings(by_key[key].selected)
             entry = {"name": model.name, "task": task.name, "kind": model.kind, "stream": model.stream, "classes": list(task.classes),
                      "selection": selection.to_dict(), "cv_metrics": evaluations.get(key, {})}
+            if task.during:
+                entry["during"] = task.during
             if model.kind == "fusion":
                 entry.update(members=list(model.members), layout=None, architecture=None)
                 entries.append(entry)

@@ -17,7 +17,7 @@ from semiology.config import config_hash, config_to_dict
 from semiology.evaluate.results import ModelResult, PredictionTable, StudyResult
 from semiology.evaluate.splits import Fold, check_no_subject_overlap, grouped_kfold, leaky_seizure_folds, loso_folds
 from semiology.experiment import ExperimentConfig, ModelConfig, TaskConfig
-from semiology.records import SIGN_SPANS, SeizureRecord
+from semiology.records import SeizureRecord, merged_spans
 
 FINAL_FOLD_OFFSET = 999_983
 """Stands in for the fold term of a model's seed in the final refit on all subjects."""
@@ -122,14 +122,18 @@ def model_result(task: TaskConfig, model: ModelConfig, key: str, table: Predicti
     )
 
 
-def data_hash(records: Sequence[SeizureRecord]) -> str:
-    """A fingerprint of the data a study saw: ids, labels, timing, sign spans and the keypoint arrays."""
+def data_hash(records: Sequence[SeizureRecord], sign_terms: Sequence[str] = ()) -> str:
+    """A fingerprint of the data a study saw: ids, labels, timing, the keypoint arrays and the spans of `sign_terms`.
+
+    `sign_terms` are the signs the study's tasks cut windows during: only their spans change
+    what it saw (a label of another sign added in the store leaves the hash alone). Spans are
+    hashed merged and as floats, so the same moments hash the same however they were written.
+    """
     digest = hashlib.sha256()
     for record in sorted(records, key=lambda r: r.seizure_id):
         digest.update(f"{record.seizure_id}|{record.subject_id}|{sorted(record.labels.items())}|{record.onset_s}|{record.offset_s}".encode())
-        spans = record.meta.get(SIGN_SPANS)
-        if spans:
-            digest.update(f"|{sorted((term, [list(span) for span in value]) for term, value in spans.items())}".encode())
+        for term in sorted(set(sign_terms)):
+            digest.update(f"|{term}:{merged_spans(record.sign_spans(term))}".encode())
         for stream in (record.body_2d, record.face_2d, record.body_3d):
             if stream is not None:
                 digest.update(stream.coords.tobytes())
@@ -145,7 +149,7 @@ def study_result(config: ExperimentConfig, records: Sequence[SeizureRecord], syn
         synthetic=synthetic,
         config=config_to_dict(config),
         config_hash=config_hash(config),
-        data_hash=data_hash(records),
+        data_hash=data_hash(records, [task.during for task in config.tasks if task.during]),
         folds=folds,
         fold_subjects={fold.index: tuple(sorted(set(subject_ids[fold.test_idx]))) for fold in folds},
         split=config.evaluation.split,

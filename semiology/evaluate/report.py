@@ -201,7 +201,8 @@ def _table1_caption(study: StudyResult) -> str:
         f"fold's test subjects). Seizure F1: macro F1 pooled over all held-out seizures, with a 95% "
         f"percentile CI from {N_BOOT} bootstrap resamples of subjects. "
         f"† macro average over classes (multiclass tasks)."
-        + "".join(f" Task {task['name']}: only the windows at least half inside the annotated spans of {task['during']}."
+        + "".join(f" Task {task['name']}: fitted on the windows at least half inside the annotated spans of {task['during']}; "
+                  f"held-out seizures scored on all their windows."
                   for task in study.config.get("tasks", []) if isinstance(task, Mapping) and task.get("during"))
     )
 

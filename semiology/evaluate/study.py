@@ -9,7 +9,7 @@ held-out subject is only predicted.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -32,11 +32,18 @@ from semiology.train.search import fit_searched
 
 @dataclass
 class StudyContext:
-    """What every job of a keypoint study reads: the config, the records and each (task, stream)'s windows."""
+    """What every job of a keypoint study reads: the config, the records and each (task, stream)'s windows.
+
+    `windows` are fitted and validated on; `test_windows` are the held-out seizures' windows,
+    the same except for a task cut during a sign (`TaskConfig.during`), whose held-out seizures
+    are scored on every window of the segment: their own spans are never read, as screening
+    reads a new recording.
+    """
 
     config: ExperimentConfig
     records: list[SeizureRecord]
     windows: dict[tuple[str, str, bool], StreamWindows]
+    test_windows: dict[tuple[str, str, bool], StreamWindows]
 
 
 @dataclass(frozen=True)
@@ -74,9 +81,8 @@ def run_window_job(context: StudyContext, job: FoldJob) -> FoldOutput:
     task = config.tasks[task_index]
     output = FoldOutput(fold=fold.index)
     subject_ids = np.array([r.subject_id for r in records])
-    labelled = np.array([i for i, r in enumerate(records) if r.labels.get(task.name) in task.classes])
-    train_records = np.intersect1d(fold.train_idx, labelled)
-    test_records = np.intersect1d(fold.test_idx, labelled)
+    train_records = np.intersect1d(fold.train_idx, _windowed_records(context.windows, context.config, task))
+    test_records = np.intersect1d(fold.test_idx, _windowed_records(context.test_windows, context.config, task))
     if len(test_records) == 0:
         return output
     task_labels = np.array([task.classes.index(records[i].labels[task.name]) for i in train_records])
@@ -86,6 +92,18 @@ def run_window_job(context: StudyContext, job: FoldJob) -> FoldOutput:
     ]
     _run_task(context, fold, task, task_index, inner, test_records, output)
     return output
+
+
+def _windowed_records(windows: dict[tuple[str, str, bool], StreamWindows], config: ExperimentConfig, task: TaskConfig) -> np.ndarray:
+    """The task's records that have `windows` in every stream its models read.
+
+    A labelled record left out of the windows (nobody in it, or no window inside the spans of
+    the task's `during` sign) must not take a place in the inner splits either: a validation
+    part made of such records would hold no window to choose an epoch on.
+    """
+    keys = {window_key(model, config) for model in config.models if model.task == task.name}
+    windowed = set.intersection(*(set(windows[key].record_index.tolist()) for key in keys))
+    return np.array(sorted(windowed), dtype=int)
 
 
 def plan_jobs(config: ExperimentConfig, windows: dict[tuple[str, str, bool], StreamWindows], folds: Sequence[Fold]) -> list[FoldJob]:
@@ -173,8 +191,10 @@ def _run_task(context: StudyContext, fold: Fold, task: TaskConfig, task_index: i
         search = fit_searched(model.search.points(), settings, make_classifier, folds)
         classifier = search.classifier
         all_val_rows = np.concatenate(val_rows)
-        test_rows = rows_of_records(stream.record_index, test_records)
-        test_prob = classifier.predict_proba(inputs[test_rows])
+        test_stream = context.test_windows[window_key(model, config)]
+        test_rows = rows_of_records(test_stream.record_index, test_records)
+        test_inputs = tcn_inputs(test_stream.features, test_stream.keypoints, model.keypoints) if model.kind == "tcn" else test_stream.keypoints
+        test_prob = classifier.predict_proba(test_inputs[test_rows])
         fitted[model.name] = _Fitted(classifier, classifier.val_prob_, stream.labels[all_val_rows], all_val_rows, test_prob, test_rows)
         output.selected[key] = {"epoch": float(classifier.epoch_), "threshold": classifier.threshold_, **search.selected()}
         output.curves[key] = classifier.curves_
@@ -182,7 +202,7 @@ def _run_task(context: StudyContext, fold: Fold, task: TaskConfig, task_index: i
 
 
 def _held_out(context: StudyContext, task: TaskConfig, model: ModelConfig, rows: np.ndarray, prob: np.ndarray, threshold: float) -> HeldOut:
-    stream = context.windows[window_key(model, context.config)]
+    stream = context.test_windows[window_key(model, context.config)]
     owners = stream.record_index[rows]
     return HeldOut(
         record=owners,
@@ -194,16 +214,24 @@ def _held_out(context: StudyContext, task: TaskConfig, model: ModelConfig, rows:
     )
 
 
-def run_study(config: ExperimentConfig, records: list[SeizureRecord], synthetic: bool, progress: bool = True) -> StudyResult:
-    """Evaluate every model of `config` on `records` (already at the target frame rate), on `train.device`."""
-    windows = {}
+def study_windows(records: Sequence[SeizureRecord], config: ExperimentConfig) -> tuple[dict[tuple[str, str, bool], StreamWindows], dict[tuple[str, str, bool], StreamWindows]]:
+    """The windows every (task, stream, bones) is fitted on, and those its held-out seizures are scored on (see `StudyContext`)."""
+    windows, test_windows = {}, {}
     tasks = {task.name: task for task in config.tasks}
     for key in sorted({window_key(model, config) for model in config.models}):
         task_name, stream, bones = key
-        windows[key] = build_stream_windows(records, tasks[task_name], stream, config, bones)
+        task = tasks[task_name]
+        windows[key] = build_stream_windows(records, task, stream, config, bones)
+        test_windows[key] = build_stream_windows(records, replace(task, during=None), stream, config, bones) if task.during else windows[key]
+    return windows, test_windows
+
+
+def run_study(config: ExperimentConfig, records: list[SeizureRecord], synthetic: bool, progress: bool = True) -> StudyResult:
+    """Evaluate every model of `config` on `records` (already at the target frame rate), on `train.device`."""
+    windows, test_windows = study_windows(records, config)
     folds = make_folds(records, config)
     jobs = plan_jobs(config, windows, folds)
-    context = StudyContext(config=config, records=records, windows=windows)
+    context = StudyContext(config=config, records=records, windows=windows, test_windows=test_windows)
     outputs = run_jobs(run_window_job, context, jobs, fold_workers(config), desc=f"{config.name}: {len(folds)} folds x {len(config.tasks)} tasks", progress=progress)
     result = study_result(config, records, synthetic, folds, collect_results(config, records, outputs, config.models))
     result.normalisation_notes = normalisation_notes(records, [stream for _, stream, _ in windows], config)

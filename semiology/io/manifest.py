@@ -59,8 +59,10 @@ _YAML_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 class ManifestRow:
     """One seizure recording as listed in the manifest; `paths` are absolute, keyed by modality.
 
-    `sign_spans` are the annotated spans of each sign term (rows read from the label store
-    carry its trusted sign labels; a CSV manifest has none).
+    `sign_spans` are the annotated spans of each sign term: rows read from the label store
+    carry its trusted sign labels (a dict, empty when it holds none, and then a record's cached
+    spans are dropped: the store is the authority); None where the source keeps no spans (a
+    CSV manifest), which leaves a cached record's own spans as they are.
     """
 
     seizure_id: str
@@ -74,7 +76,7 @@ class ManifestRow:
     row_number: int = 0
     view: str | None = None
     view_of: str | None = None
-    sign_spans: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    sign_spans: dict[str, list[tuple[float, float]]] | None = None
 
     @property
     def view_meta(self) -> dict[str, str]:

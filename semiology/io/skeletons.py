@@ -81,7 +81,7 @@ def load_keypoint_file(path: str | Path, seizure_id: str, fps: float | None = No
 
 
 def row_record(row: ManifestRow) -> SeizureRecord:
-    """The manifest row's keypoint file as its record: the row's ids, times, labels and view win over the file's."""
+    """The manifest row's keypoint file as its record: the row's ids, times, labels, view and (from the label store) sign spans win over the file's."""
     if "keypoints" not in row.paths:
         raise SkeletonFileError(f"row {row.row_number} (seizure_id {row.seizure_id!r}): column 'keypoints' is empty")
     record = load_keypoint_file(row.paths["keypoints"], row.seizure_id, row.fps)
@@ -89,8 +89,10 @@ def row_record(row: ManifestRow) -> SeizureRecord:
     record.onset_s, record.offset_s, record.generalisation_s = row.onset_s, row.offset_s, row.generalisation_s
     record.labels = {**record.labels, **row.labels}
     record.meta = {**record.meta, **row.view_meta}
-    if row.sign_spans:
-        record.meta[SIGN_SPANS] = {term: [[start, end] for start, end in spans] for term, spans in row.sign_spans.items()}
+    if row.sign_spans is not None:
+        record.meta.pop(SIGN_SPANS, None)
+        if row.sign_spans:
+            record.meta[SIGN_SPANS] = {term: [[start, end] for start, end in spans] for term, spans in row.sign_spans.items()}
     return record
 
 

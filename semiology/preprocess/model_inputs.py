@@ -159,7 +159,7 @@ def build_stream_windows(records: Sequence[SeizureRecord], task: TaskConfig, str
         unmarked = [record.seizure_id for _, record in labelled if not record.sign_spans(task.during)]
         if unmarked:
             where = ("annotate the sign in the label store" if any(record.meta.get(SIGN_SPANS) for _, record in labelled)
-                     else "no record carries sign spans: they come from the label store's sign labels (data.source: store), a CSV manifest has none")
+                     else "no record carries sign spans: they come from the label store's sign labels (data.source: store) or a cached record's own")
             raise ConfigError(f"task {task.name!r} cuts its windows during sign {task.during!r}, but {len(unmarked)} of its seizures have no span of it: "
                               f"{', '.join(unmarked[:5])}{' ...' if len(unmarked) > 5 else ''} ({where}; or drop 'during' from the task)")
     for index, record in labelled:
@@ -174,7 +174,8 @@ def build_stream_windows(records: Sequence[SeizureRecord], task: TaskConfig, str
             first, last = 0, record.num_frames
         own_keypoints, own_features, own_starts = record_stream_windows(record, stream, config, first, last, bones)
         if task.during:
-            inside = windows_inside_spans(np.asarray(own_starts), config.windows.window_s, min(last, record.num_frames) / fps, record.sign_spans(task.during))
+            window_s = int(round(config.windows.window_s * fps)) / fps  # the length record_stream_windows cuts, in whole frames
+            inside = windows_inside_spans(np.asarray(own_starts), window_s, min(last, record.num_frames) / fps, record.sign_spans(task.during))
             if not inside.any():
                 warnings.warn(f"seizure {record.seizure_id}: no window lies at least half inside its spans of {task.during!r}: left out of task {task.name!r}", DataWarning, stacklevel=2)
                 continue
@@ -201,13 +202,13 @@ def windows_inside_spans(starts_s: np.ndarray, window_s: float, stop_s: float, s
     """Which windows (by start; each ends `window_s` later or at `stop_s`) lie at least half inside the union of `spans`.
 
     Half, not all: a sign that begins mid-window shows in it, and a span shorter than a
-    window still keeps the window centred on it.
+    window still keeps the window centred on it. Exactly half counts (up to float rounding).
     """
     ends_s = np.minimum(starts_s + window_s, stop_s)
     covered = np.zeros(len(starts_s))
     for start, end in merged_spans(spans):
         covered += np.clip(np.minimum(ends_s, end) - np.maximum(starts_s, start), 0.0, None)
-    return covered >= 0.5 * (ends_s - starts_s)
+    return covered >= 0.5 * (ends_s - starts_s) - 1e-9
 
 
 def cap_per_record(window_records: np.ndarray, selected_records: np.ndarray, max_per_record: int) -> np.ndarray:

@@ -51,6 +51,7 @@ from semiology.synthetic.cohort import make_plans
 from semiology.synthetic.face import canonical_face
 from semiology.synthetic.motion import BODY_LAYOUT, JOINT_INDEX
 from semiology.synthetic.scene import SceneSpec, render_scene, write_scene
+from semiology.synthetic.spec import SIGN_TERMS
 
 SITES: tuple[str, ...] = ("site-a", "site-b")
 USERS: tuple[tuple[str, str, str | None], ...] = (
@@ -61,11 +62,6 @@ USERS: tuple[tuple[str, str, str | None], ...] = (
     ("bob", "annotator", "site-b"),
 )
 """(username, role, site) of the demo's accounts; every one gets the demo password."""
-SIGN_TERMS: dict[str, str] = {
-    "dystonia": "dystonic_posture", "emotion": "fearful_face", "hyperkinetic": "hyperkinetic", "automatisms": "manual_automatisms",
-    "clonic": "clonic", "tonic": "tonic", "head_version": "versive_head_turn",
-}
-"""The store's sign term for each sign the synthetic cohort plants (and for each task a demo model screens)."""
 HEAD_RADIUS_MM = 95.0
 DEMO_STUDY: dict = {
     "name": "review-demo-bundle",

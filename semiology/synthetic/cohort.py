@@ -217,11 +217,7 @@ def _detect_face(
 
 def sign_spans(signs: dict[str, list]) -> dict[str, list[list[float]]]:
     """The planted signs' episodes as an annotator's spans, by the label store's sign terms (`SIGN_TERMS`)."""
-    spans: dict[str, list[list[float]]] = {}
-    for sign, episodes in signs.items():
-        for term in SIGN_TERMS.get(sign, ()):
-            spans.setdefault(term, []).extend([float(start), float(end)] for start, end, *_ in episodes)
-    return spans
+    return {SIGN_TERMS[sign]: [[float(start), float(end)] for start, end, *_ in episodes] for sign, episodes in signs.items() if sign in SIGN_TERMS}
 
 
 def simulate_record(

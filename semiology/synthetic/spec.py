@@ -19,18 +19,17 @@ FOCAL_SIGNS: tuple[str, ...] = ("hyperkinetic", "automatisms", "clonic", "tonic"
 PLANTED_SIGNS: tuple[str, ...] = ("dystonia", "emotion", *FOCAL_SIGNS)
 """Every sign the generator can plant."""
 
-SIGN_TERMS: dict[str, tuple[str, ...]] = {
-    "dystonia": ("dystonic_posture",),
-    "emotion": ("mimetic_automatisms",),
-    "hyperkinetic": ("hyperkinetic",),
-    "automatisms": ("oroalimentary_automatisms", "manual_automatisms"),
-    "clonic": ("clonic",),
-    "tonic": ("tonic",),
-    "head_version": ("versive_head_turn",),
+SIGN_TERMS: dict[str, str] = {
+    "dystonia": "dystonic_posture",
+    "emotion": "fearful_face",
+    "hyperkinetic": "hyperkinetic",
+    "automatisms": "manual_automatisms",
+    "clonic": "clonic",
+    "tonic": "tonic",
+    "head_version": "versive_head_turn",
 }
-"""The label store's sign terms (migration 0002) that each planted sign is annotated as in a
-record's `meta["sign_spans"]`: the fear-like face is a mimetic automatism, the synthetic
-automatisms move the mouth and one hand."""
+"""The label store's sign term (migration 0002) of each sign the generator plants: the term its
+spans carry in a record's `meta["sign_spans"]`, and the review demo's annotators use."""
 
 GRADED_SIGNS: tuple[str, ...] = ("dystonia", "emotion")
 """The signs whose amplitude difficulty grades by default: those of the dystonia/emotion study."""

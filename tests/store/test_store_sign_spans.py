@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from semiology.io.cache import save_record
+from semiology.io.manifest import ManifestRow
 from semiology.io.skeletons import row_record
+from semiology.records import SIGN_SPANS, Keypoints, SeizureRecord
 from semiology.store.accounts import get_user
 from semiology.store.database import Store
 from semiology.store.labels import SignSpan, add_sign_label, get_seizure, review_sign_label, sign_terms
@@ -44,5 +48,20 @@ def test_store_rows_carry_the_trusted_sign_spans_into_the_record(labelled_store:
 def test_the_synthetic_cohort_annotates_its_signs_with_terms_of_the_store(store: Store) -> None:
     with store.session() as session:
         terms = set(sign_terms(session))
-    used = {term for mapped in SIGN_TERMS.values() for term in mapped}
+    used = set(SIGN_TERMS.values())
     assert used <= terms, f"terms unknown to the store: {sorted(used - terms)}"
+
+
+def test_the_store_row_replaces_the_spans_a_cached_record_carries(tmp_path) -> None:
+    frames = 20
+    record = SeizureRecord("sz-9", "x", 10.0, 0.5, 1.5, {}, meta={SIGN_SPANS: {"versive_head_turn": [[0.5, 1.0]]}},
+                           body_2d=Keypoints(np.ones((frames, 11, 2), np.float32), np.ones((frames, 11), np.float32), "upper_body_11", 10.0, "test"))
+    path = save_record(record, tmp_path / "sz-9.npz", config_hash="test")
+
+    def row(spans):
+        return ManifestRow("sz-9", "x", {"keypoints": path}, 10.0, 0.5, 1.5, sign_spans=spans)
+
+    assert row_record(row(None)).sign_spans("versive_head_turn") == [(0.5, 1.0)], "a CSV manifest leaves the cached spans"
+    assert SIGN_SPANS not in row_record(row({})).meta, "the store holding no trusted label of any sign drops the cached spans"
+    replaced = row_record(row({"clonic": [(0.6, 0.9)]}))
+    assert replaced.sign_spans("clonic") == [(0.6, 0.9)] and replaced.sign_spans("versive_head_turn") == []
