@@ -343,11 +343,12 @@ class TaskConfig:
     `outside_ictal` (the non-epileptic class of FLE vs TLE vs non-epileptic).
 
     `during` (keypoint models) names a sign term: of the windows the study cuts
-    (`windows.segment`), the task fits and validates on those lying at least half inside an
-    annotated span of that sign (`SeizureRecord.sign_spans`). A seizure-level label that reads a
-    sign (which way the head turns) then learns from the moments that show it, not from the
-    seconds before it begins. Held-out seizures are scored on every window of the segment, as
-    screening reads a new recording: their own spans are never read.
+    (`windows.segment`), the task's models fit on those lying at least half inside an annotated
+    span of that sign (`SeizureRecord.sign_spans`). A seizure-level label that reads a sign
+    (which way the head turns) then learns from the moments that show it, not from the seconds
+    before it begins. Epoch, threshold and fusion weights are chosen, and held-out seizures
+    scored, on every window of the segment, as screening reads a new recording: a held-out
+    seizure's own spans are never read.
     """
 
     name: str

@@ -50,9 +50,8 @@ def build_bundle(
     `records` are the study's records (already at the target frame rate, with appearance
     features); `evaluations` the cross-validated metrics by `task/model` (metrics.json);
     `encoders` the frozen frame encoders by stream, needed by TCN models. A model of a task cut
-    during a sign says so (`during` in its entry): it was fitted, and its `cv_metrics` scored,
-    on the windows inside that sign's annotated spans, while screening a new recording reads
-    every window of it.
+    during a sign says so (`during` in its entry): it was fitted on the windows inside that
+    sign's annotated spans (its `cv_metrics` scored on all windows, as screening reads them).
     """
     by_key = {result.key: result for result in study.models}
     state_dicts: dict[str, dict[str, torch.Tensor]] = {}

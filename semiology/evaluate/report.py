@@ -202,7 +202,7 @@ def _table1_caption(study: StudyResult) -> str:
         f"percentile CI from {N_BOOT} bootstrap resamples of subjects. "
         f"† macro average over classes (multiclass tasks)."
         + "".join(f" Task {task['name']}: fitted on the windows at least half inside the annotated spans of {task['during']}; "
-                  f"held-out seizures scored on all their windows."
+                  f"validated and scored on all windows."
                   for task in study.config.get("tasks", []) if isinstance(task, Mapping) and task.get("during"))
     )
 

@@ -34,10 +34,11 @@ from semiology.train.search import fit_searched
 class StudyContext:
     """What every job of a keypoint study reads: the config, the records and each (task, stream)'s windows.
 
-    `windows` are fitted and validated on; `test_windows` are the held-out seizures' windows,
-    the same except for a task cut during a sign (`TaskConfig.during`), whose held-out seizures
-    are scored on every window of the segment: their own spans are never read, as screening
-    reads a new recording.
+    `windows` are fitted on; `test_windows` are those every model is validated on (epoch,
+    threshold, fusion weights: inner-validation subjects) and scored on (held-out subjects).
+    They are the same except for a task cut during a sign (`TaskConfig.during`): its models fit
+    on the windows inside the sign's spans and are validated and scored on every window of the
+    segment, as screening reads a new recording; a held-out seizure's spans are never read.
     """
 
     config: ExperimentConfig
@@ -95,14 +96,15 @@ def run_window_job(context: StudyContext, job: FoldJob) -> FoldOutput:
 
 
 def _windowed_records(windows: dict[tuple[str, str, bool], StreamWindows], config: ExperimentConfig, task: TaskConfig) -> np.ndarray:
-    """The task's records that have `windows` in every stream its models read.
+    """The task's records that have `windows` in at least one stream its models read (none for a task without window models).
 
-    A labelled record left out of the windows (nobody in it, or no window inside the spans of
-    the task's `during` sign) must not take a place in the inner splits either: a validation
-    part made of such records would hold no window to choose an epoch on.
+    A labelled record left out of every stream's windows (nobody in it, or no window inside the
+    spans of the task's `during` sign) must not take a place in the inner splits either: a
+    validation part made of such records would hold no window to choose an epoch on. A record
+    missing from one stream only stays, as before: each model fits and scores the windows it has.
     """
     keys = {window_key(model, config) for model in config.models if model.task == task.name}
-    windowed = set.intersection(*(set(windows[key].record_index.tolist()) for key in keys))
+    windowed = set().union(*(set(windows[key].record_index.tolist()) for key in keys))
     return np.array(sorted(windowed), dtype=int)
 
 
@@ -165,8 +167,9 @@ def _run_task(context: StudyContext, fold: Fold, task: TaskConfig, task_index: i
             fitted[model.name] = _Fitted(None, val_prob, first.val_labels, first.val_rows, test_prob, first.test_rows)
             output.predictions[key] = _held_out(context, task, model, first.test_rows, test_prob, threshold)
             continue
-        stream = context.windows[window_key(model, config)]
+        stream, scored = context.windows[window_key(model, config)], context.test_windows[window_key(model, config)]
         inputs = tcn_inputs(stream.features, stream.keypoints, model.keypoints) if model.kind == "tcn" else stream.keypoints
+        scored_inputs = inputs if scored is stream else tcn_inputs(scored.features, scored.keypoints, model.keypoints) if model.kind == "tcn" else scored.keypoints
         if inputs is None:
             raise ConfigError(f"model {model.name!r}: stream {model.stream!r} has no appearance features")
         teacher = next((m for m in task_models if m.name == model.teacher), None) if model.kind == "agcn_kd" else None
@@ -182,20 +185,18 @@ def _run_task(context: StudyContext, fold: Fold, task: TaskConfig, task_index: i
         folds, val_rows = [], []
         for index, (inner_train, inner_val) in enumerate(used):
             train_rows = cap_per_record(stream.record_index, inner_train, cap)
-            rows = cap_per_record(stream.record_index, inner_val, cap)
+            rows = cap_per_record(scored.record_index, inner_val, cap)
             teacher_logits = None
             if teacher_fit is not None:
                 teacher_logits = teacher_fit.inner_logits(index, tcn_inputs(stream.features[train_rows], stream.keypoints[train_rows], teacher.keypoints))
-            folds.append(InnerFold(inputs[train_rows], stream.labels[train_rows], inputs[rows], stream.labels[rows], teacher_logits))
+            folds.append(InnerFold(inputs[train_rows], stream.labels[train_rows], scored_inputs[rows], scored.labels[rows], teacher_logits))
             val_rows.append(rows)
         search = fit_searched(model.search.points(), settings, make_classifier, folds)
         classifier = search.classifier
         all_val_rows = np.concatenate(val_rows)
-        test_stream = context.test_windows[window_key(model, config)]
-        test_rows = rows_of_records(test_stream.record_index, test_records)
-        test_inputs = tcn_inputs(test_stream.features, test_stream.keypoints, model.keypoints) if model.kind == "tcn" else test_stream.keypoints
-        test_prob = classifier.predict_proba(test_inputs[test_rows])
-        fitted[model.name] = _Fitted(classifier, classifier.val_prob_, stream.labels[all_val_rows], all_val_rows, test_prob, test_rows)
+        test_rows = rows_of_records(scored.record_index, test_records)
+        test_prob = classifier.predict_proba(scored_inputs[test_rows])
+        fitted[model.name] = _Fitted(classifier, classifier.val_prob_, scored.labels[all_val_rows], all_val_rows, test_prob, test_rows)
         output.selected[key] = {"epoch": float(classifier.epoch_), "threshold": classifier.threshold_, **search.selected()}
         output.curves[key] = classifier.curves_
         output.predictions[key] = _held_out(context, task, model, test_rows, test_prob, classifier.threshold_)

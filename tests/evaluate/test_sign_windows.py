@@ -103,7 +103,7 @@ def test_a_study_fits_inside_the_sign_and_scores_every_window_of_the_held_out_se
     scored = sorted(zip(table.seizure_id.tolist(), np.round(table.window_start_s, 6).tolist()))
     expected = sorted((small_records[r].seizure_id, round(float(s), 6)) for r, s in zip(everywhere.record_index, everywhere.start_s))
     assert scored == expected, "every window of every held-out seizure is scored, inside the sign or not"
-    assert "Task dystonia_side: fitted on the windows at least half inside the annotated spans of dystonic_posture; held-out seizures scored on all their windows." in format_table(study)
+    assert "Task dystonia_side: fitted on the windows at least half inside the annotated spans of dystonic_posture; validated and scored on all windows." in format_table(study)
 
 
 def test_a_held_out_seizure_is_scored_without_reading_its_own_spans(small_records) -> None:
@@ -166,3 +166,31 @@ def test_a_subject_with_no_sign_window_leaves_too_few_for_an_inner_split_and_the
     records[index] = dataclasses.replace(records[index], meta={**records[index].meta, SIGN_SPANS: {"dystonic_posture": [[onset + 0.1, onset + 0.3]]}})
     with pytest.warns(DataWarning), pytest.raises(ValueError, match="an inner split needs at least 2 training subjects, got 1"):
         run_study(_config(SIDE_STUDY), records, synthetic=True, progress=False)
+
+
+def test_models_fit_on_the_sign_windows_and_choose_their_epoch_on_all_windows(small_records, monkeypatch) -> None:
+    import semiology.evaluate.study as study_module
+
+    config = _config(SIDE_STUDY)
+    windows, test_windows = study_windows(small_records, config)
+    ((key, fitted),) = windows.items()
+    inside = {row.tobytes() for row in fitted.keypoints}
+    seen: list = []
+    original = study_module.fit_searched
+
+    def spy(points, settings, make_classifier, folds):
+        seen.extend(folds)
+        return original(points, settings, make_classifier, folds)
+
+    monkeypatch.setattr(study_module, "fit_searched", spy)
+    run_study(config, small_records, synthetic=True, progress=False)
+    assert seen
+    assert all(row.tobytes() in inside for fold in seen for row in fold.x_train), "a model fitted on a window outside the sign"
+    assert any(row.tobytes() not in inside for fold in seen for row in fold.x_val), "validation should read the windows outside the sign too"
+
+
+def test_a_task_without_window_models_is_left_alone(small_records) -> None:
+    study = {**SIDE_STUDY, "tasks": [*SIDE_STUDY["tasks"], {"name": "dystonia", "classes": ["no", "yes"]}]}
+    result = run_study(_config(study), small_records, synthetic=True, progress=False)
+    assert [model.key for model in result.models] == ["dystonia_side/AGCN-side"]
+    assert result.data_hash == data_hash(small_records, ["dystonic_posture"]) != data_hash(small_records)
