@@ -194,3 +194,20 @@ def test_a_task_without_window_models_is_left_alone(small_records) -> None:
     result = run_study(_config(study), small_records, synthetic=True, progress=False)
     assert [model.key for model in result.models] == ["dystonia_side/AGCN-side"]
     assert result.data_hash == data_hash(small_records, ["dystonic_posture"]) != data_hash(small_records)
+
+
+def test_a_bundle_refits_on_the_sign_windows_and_names_the_sign(small_records, tmp_path: Path) -> None:
+    from semiology.bundle.build import build_bundle
+    from semiology.bundle.store import load_bundle
+    from semiology.preprocess.model_inputs import cap_per_record
+
+    config = _config({**SIDE_STUDY, "windows": {**SIDE_STUDY["windows"], "max_train_windows_per_seizure": 1000}})
+    study = run_study(config, small_records, synthetic=True, progress=False)
+    bundle = load_bundle(build_bundle(config, small_records, study, {}, {}, tmp_path / "bundle"))
+    (entry,) = bundle.meta["models"]
+    windows, _ = study_windows(small_records, config)
+    (fitted,) = windows.values()
+    labelled = np.unique(fitted.record_index)
+    assert entry["during"] == "dystonic_posture"
+    everywhere = build_stream_windows(small_records, dataclasses.replace(config.tasks[0], during=None), "body", config)
+    assert entry["n_train_windows"] == len(cap_per_record(fitted.record_index, labelled, 1000)) < len(everywhere.labels)
