@@ -130,9 +130,10 @@ def data_hash(records: Sequence[SeizureRecord], sign_terms: Sequence[str] = ()) 
     hashed merged and as floats, so the same moments hash the same however they were written.
     """
     digest = hashlib.sha256()
+    terms = sorted(set(sign_terms))
     for record in sorted(records, key=lambda r: r.seizure_id):
         digest.update(f"{record.seizure_id}|{record.subject_id}|{sorted(record.labels.items())}|{record.onset_s}|{record.offset_s}".encode())
-        for term in sorted(set(sign_terms)):
+        for term in terms:
             digest.update(f"|{term}:{merged_spans(record.sign_spans(term))}".encode())
         for stream in (record.body_2d, record.face_2d, record.body_3d):
             if stream is not None:

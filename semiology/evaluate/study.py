@@ -22,7 +22,7 @@ from semiology.evaluate.splits import Fold, inner_folds
 from semiology.experiment import ExperimentConfig, ModelConfig, TaskConfig
 from semiology.models.factory import ModelSpec, model_spec
 from semiology.models.fusion import choose_fusion_weights, fuse
-from semiology.preprocess.model_inputs import StreamWindows, build_stream_windows, cap_per_record, normalisation_notes, rows_of_records, tcn_inputs
+from semiology.preprocess.model_inputs import StreamWindows, build_stream_windows, cap_per_record, normalisation_notes, rows_of_records, sign_windows, tcn_inputs
 from semiology.records import SeizureRecord
 from semiology.streams import get_stream
 from semiology.train.classifier import InnerFold, WindowClassifier, keypoint_classifier
@@ -168,8 +168,8 @@ def _run_task(context: StudyContext, fold: Fold, task: TaskConfig, task_index: i
             output.predictions[key] = _held_out(context, task, model, first.test_rows, test_prob, threshold)
             continue
         stream, scored = context.windows[window_key(model, config)], context.test_windows[window_key(model, config)]
-        inputs = tcn_inputs(stream.features, stream.keypoints, model.keypoints) if model.kind == "tcn" else stream.keypoints
-        scored_inputs = inputs if scored is stream else tcn_inputs(scored.features, scored.keypoints, model.keypoints) if model.kind == "tcn" else scored.keypoints
+        inputs = _model_inputs(model, stream)
+        scored_inputs = inputs if scored is stream else _model_inputs(model, scored)
         if inputs is None:
             raise ConfigError(f"model {model.name!r}: stream {model.stream!r} has no appearance features")
         teacher = next((m for m in task_models if m.name == model.teacher), None) if model.kind == "agcn_kd" else None
@@ -202,6 +202,11 @@ def _run_task(context: StudyContext, fold: Fold, task: TaskConfig, task_index: i
         output.predictions[key] = _held_out(context, task, model, test_rows, test_prob, classifier.threshold_)
 
 
+def _model_inputs(model: ModelConfig, windows: StreamWindows) -> np.ndarray | None:
+    """What `model` reads of `windows`: appearance (and keypoint) features for a TCN, keypoints otherwise."""
+    return tcn_inputs(windows.features, windows.keypoints, model.keypoints) if model.kind == "tcn" else windows.keypoints
+
+
 def _held_out(context: StudyContext, task: TaskConfig, model: ModelConfig, rows: np.ndarray, prob: np.ndarray, threshold: float) -> HeldOut:
     stream = context.test_windows[window_key(model, context.config)]
     owners = stream.record_index[rows]
@@ -222,8 +227,8 @@ def study_windows(records: Sequence[SeizureRecord], config: ExperimentConfig) ->
     for key in sorted({window_key(model, config) for model in config.models}):
         task_name, stream, bones = key
         task = tasks[task_name]
-        windows[key] = build_stream_windows(records, task, stream, config, bones)
-        test_windows[key] = build_stream_windows(records, replace(task, during=None), stream, config, bones) if task.during else windows[key]
+        test_windows[key] = build_stream_windows(records, replace(task, during=None), stream, config, bones)
+        windows[key] = sign_windows(test_windows[key], records, task, config) if task.during else test_windows[key]
     return windows, test_windows
 
 

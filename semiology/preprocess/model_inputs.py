@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -141,9 +141,11 @@ def build_stream_windows(records: Sequence[SeizureRecord], task: TaskConfig, str
     keypoint and the appearance inputs come from the same windows, so a teacher and a student
     see the same moments. Records are checked at the door: keypoints of another layout than the
     others' stop the study (one ConfigError naming the seizures of each layout); a recording
-    where nobody was found is left out with a `DataWarning` naming it.
+    where nobody was found is left out with a `DataWarning` naming it. A task cut during a sign
+    keeps the windows inside its spans (`sign_windows`).
     """
-    fps = config.windows.target_fps
+    if task.during:
+        return sign_windows(build_stream_windows(records, replace(task, during=None), stream, config, bones), records, task, config)
     keypoints, features, labels, owners, starts = [], [], [], [], []
     labelled = [(index, record) for index, record in enumerate(records) if record.labels.get(task.name) in task.classes]
     layouts: dict[str, list[str]] = {}
@@ -155,33 +157,14 @@ def build_stream_windows(records: Sequence[SeizureRecord], task: TaskConfig, str
     if len(layouts) > 1:
         listed = "; ".join(f"{layout}: {', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''} ({len(ids)})" for layout, ids in layouts.items())
         raise ConfigError(f"stream {stream!r} of task {task.name!r}: the records' keypoints come in {len(layouts)} layouts ({listed}); extract them all with one body_layout")
-    if task.during:
-        unmarked = [record.seizure_id for _, record in labelled if not record.sign_spans(task.during)]
-        if unmarked:
-            where = ("annotate the sign in the label store" if any(record.meta.get(SIGN_SPANS) for _, record in labelled)
-                     else "no record carries sign spans: they come from the label store's sign labels (data.source: store) or a cached record's own")
-            raise ConfigError(f"task {task.name!r} cuts its windows during sign {task.during!r}, but {len(unmarked)} of its seizures have no span of it: "
-                              f"{', '.join(unmarked[:5])}{' ...' if len(unmarked) > 5 else ''} ({where}; or drop 'during' from the task)")
     for index, record in labelled:
         label = record.labels[task.name]
         stream_keypoints = get_stream(stream).keypoints_of(record)
         if not stream_keypoints.has_detections():
             warnings.warn(f"seizure {record.seizure_id}: nobody in the recording (every {stream} keypoint is missing): left out of task {task.name!r}", DataWarning, stacklevel=2)
             continue
-        if config.windows.segment == "ictal":
-            first, last = int(round(record.onset_s * fps)), int(round(record.offset_s * fps))
-        else:
-            first, last = 0, record.num_frames
+        first, last = _segment(record, config)
         own_keypoints, own_features, own_starts = record_stream_windows(record, stream, config, first, last, bones)
-        if task.during:
-            window_s = int(round(config.windows.window_s * fps)) / fps  # the length record_stream_windows cuts, in whole frames
-            inside = windows_inside_spans(np.asarray(own_starts), window_s, min(last, record.num_frames) / fps, record.sign_spans(task.during))
-            if not inside.any():
-                warnings.warn(f"seizure {record.seizure_id}: no window lies at least half inside its spans of {task.during!r}: left out of task {task.name!r}", DataWarning, stacklevel=2)
-                continue
-            own_keypoints = [made for made, keep in zip(own_keypoints, inside) if keep]
-            own_features = [made for made, keep in zip(own_features, inside) if keep]
-            own_starts = [start for start, keep in zip(own_starts, inside) if keep]
         keypoints += own_keypoints
         features += own_features
         starts += own_starts
@@ -196,6 +179,48 @@ def build_stream_windows(records: Sequence[SeizureRecord], task: TaskConfig, str
         record_index=np.asarray(owners, dtype=np.int64),
         start_s=np.asarray(starts, dtype=np.float64),
     )
+
+
+def sign_windows(windows: StreamWindows, records: Sequence[SeizureRecord], task: TaskConfig, config: ExperimentConfig) -> StreamWindows:
+    """Of a task's `windows` (cut over the whole segment), those lying at least half inside the spans of its `during` sign.
+
+    A labelled seizure without a span of the sign stops the study (one ConfigError naming them);
+    a seizure whose spans hold no such window is left out with a `DataWarning` naming it.
+    """
+    labelled = [record for record in records if record.labels.get(task.name) in task.classes]
+    unmarked = [record.seizure_id for record in labelled if not record.sign_spans(task.during)]
+    if unmarked:
+        where = ("annotate the sign in the label store" if any(record.meta.get(SIGN_SPANS) for record in labelled)
+                 else "no record carries sign spans: they come from the label store's sign labels (data.source: store) or a cached record's own")
+        raise ConfigError(f"task {task.name!r} cuts its windows during sign {task.during!r}, but {len(unmarked)} of its seizures have no span of it: "
+                          f"{', '.join(unmarked[:5])}{' ...' if len(unmarked) > 5 else ''} ({where}; or drop 'during' from the task)")
+    fps = config.windows.target_fps
+    window_s = int(round(config.windows.window_s * fps)) / fps  # the length record_stream_windows cuts, in whole frames
+    keep = np.zeros(len(windows.labels), dtype=bool)
+    for index in np.unique(windows.record_index):
+        record, rows = records[index], np.flatnonzero(windows.record_index == index)
+        stop_s = min(_segment(record, config)[1], record.num_frames) / fps
+        inside = windows_inside_spans(windows.start_s[rows], window_s, stop_s, record.sign_spans(task.during))
+        if not inside.any():
+            warnings.warn(f"seizure {record.seizure_id}: no window lies at least half inside its spans of {task.during!r}: left out of task {task.name!r}", DataWarning, stacklevel=2)
+        keep[rows[inside]] = True
+    if not keep.any():
+        raise ConfigError(f"task {task.name!r}: no window of any seizure lies at least half inside its spans of {task.during!r}")
+    return StreamWindows(
+        keypoints=windows.keypoints[keep],
+        features=None if windows.features is None else windows.features[keep],
+        labels=windows.labels[keep],
+        record_index=windows.record_index[keep],
+        start_s=windows.start_s[keep],
+    )
+
+
+def _segment(record: SeizureRecord, config: ExperimentConfig) -> tuple[int, int]:
+    """The frames `[first, last)` a study cuts windows from (`windows.segment`: the ictal period or the whole recording)."""
+    fps = config.windows.target_fps
+    if config.windows.segment == "ictal":
+        return int(round(record.onset_s * fps)), int(round(record.offset_s * fps))
+    return 0, record.num_frames
 
 
 def windows_inside_spans(starts_s: np.ndarray, window_s: float, stop_s: float, spans: Sequence[tuple[float, float]]) -> np.ndarray:
