@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
@@ -32,6 +33,10 @@ from semiology.records import Box, Detection
 MODEL_COMPLEXITY = 1
 """The only MediaPipe Pose landmark model (`pose_landmark_full`) shipped in the 0.10.21 wheel."""
 
+
+_STDERR_SWAP = threading.RLock()
+"""One swap of file descriptor 2 at a time: graphs start on the extraction chain's two threads,
+and two interleaved swaps would leave stderr pointing at /dev/null."""
 
 NATIVE_LOGS_ENV = "SEMIOLOGY_NATIVE_LOGS"
 """Set to 1 (`tools/extract_keypoints.py --verbose` does) to let MediaPipe / TF Lite / absl log to stderr."""
@@ -51,15 +56,16 @@ def quiet_native_logs() -> Iterator[None]:
     if os.environ.get(NATIVE_LOGS_ENV, "") not in ("", "0"):
         yield
         return
-    sys.stderr.flush()
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
+    with _STDERR_SWAP:
+        sys.stderr.flush()
+        saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(null)
 
 
 @contextmanager

@@ -12,14 +12,27 @@ is refused (and the patient looked for again at their last place); after the pat
 lost for `roi.reacquire_s`, or when the camera view changes (`ViewChange`), the whole frame is
 searched again. Every `roi.presence_every_s`, and before a track starts, a backend that can
 (`estimate_anew`) checks with a fresh detection that the tracked person is really there, so a
-skeleton left on an empty scene is dropped and such frames are reported without a person. The
+skeleton left on an empty scene is dropped and such frames are reported without a person. A
+check made on frame t is read on frame t + 1, after that frame's pose: when it drops the track,
+frame t + 1 goes with it and the pose looks anew from frame t + 2. The
 per-frame search box, patient box, track id and crop boxes, and every identity decision, are
 returned with the keypoints and go into the cache.
+
+The face mesh and the presence check of a frame run on a second thread while the pose of the
+next frame runs (`overlap`): MediaPipe releases the GIL inside a graph, and the bare pose loop
+keeps about one core busy. Each graph still sees the same images in the same order and each
+result is read at the same point of the next frame as without the thread, so the output equals
+the chain's without it bit for bit (tested); a frame's face crop is cut when its face is in,
+before the next frame changes anything it reads.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -33,6 +46,8 @@ from semiology.layouts import get_layout, get_mapping
 from semiology.lift.depth import back_project_keypoints
 from semiology.preprocess.roi import IdentityEvent, PatientTracker, PresenceSchedule, ViewChange, expand_box
 from semiology.records import Box
+
+Result = TypeVar("Result")
 
 FACE_BOX_SCALE = 1.6
 """face_23 spans brows to lower lip; the face crop adds forehead and chin around it."""
@@ -67,9 +82,14 @@ class ChainOutput:
 
 
 class FrameChain:
-    """Runs the per-frame detectors of an `ExtractionConfig` over one recording at a time."""
+    """Runs the per-frame detectors of an `ExtractionConfig` over one recording at a time.
 
-    def __init__(self, config: ExtractionConfig) -> None:
+    `overlap=False` runs the face mesh and the presence checks in line, for a check that the
+    overlap changes nothing. A frame that the second thread reads is copied first, so the caller
+    may reuse its buffer.
+    """
+
+    def __init__(self, config: ExtractionConfig, overlap: bool = True) -> None:
         self.config = config
         self.pose: KeypointBackend = get_backend("pose", config.pose.backend).create(config.pose)
         self.face_mesh: KeypointBackend | None = get_backend("face", config.face.backend).create(config.face) if config.face.enabled else None
@@ -82,6 +102,10 @@ class FrameChain:
         self.face_layout = get_layout(self.face_mesh.layout) if self.face_mesh is not None else None
         head = self.body_layout.group_members.get("head", ())
         self.head_points = [self.body_layout.index(name) for name in head]
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frame-chain") if overlap else None
+        self._pending: tuple[np.ndarray, Future[KeypointEstimate | None] | None] | None = None
+        self._check: tuple[int, Future[bool]] | None = None
+        self._used = False
         self.start((1, 1))
 
     @property
@@ -94,7 +118,12 @@ class FrameChain:
 
     def start(self, image_size: tuple[int, int], intrinsics: CameraIntrinsics | None = None, fps: float = 30.0) -> None:
         """Forget the previous recording; frames of `image_size` (width, height) at `fps` follow."""
-        self.pose.reset()
+        self._abandon()
+        if self._used:
+            self.pose.reset()
+            if self.face_mesh is not None:
+                self.face_mesh.reset()
+            self._used = False
         self.width, self.height = image_size
         self.intrinsics = intrinsics
         self._drained = 0
@@ -132,8 +161,10 @@ class FrameChain:
 
     def process(self, image: np.ndarray, depth_mm: np.ndarray | None = None) -> None:
         """Run the chain on one uint8 frame (grey or RGB) and, when given, its depth frame (mm)."""
+        self._used = True
         frame = self._drained + len(self._body_px)
         if self.tracker is not None and self.view_change(image):
+            self._settle()
             self.tracker.view_changed(frame)
             self._forget()
             self._body_box.reset()
@@ -142,15 +173,19 @@ class FrameChain:
         body = self._patient(frame, image, search)
         self._search_boxes.append(search)
         self._record_body(body)
-        face = None
+        self._settle()
+        face: Future[KeypointEstimate | None] | None = None
         if self.face_mesh is not None:
             searched = frame % self.config.face.every_n_frames == 0
             self._face_searched.append(searched)
-            face = self._face(image, body, search) if searched else self._no_face()
+            if searched:
+                image, face = self._look_for_face(image, body, search)
         if self.config.crops.enabled:
-            self._crop(image, body, face)
+            self._crop_body(image, body)
         if depth_mm is not None:
             self._back_project(depth_mm)
+        if self.face_mesh is not None:
+            self._pending = (image, face)
 
     def _box(self, body: KeypointEstimate | None) -> Box | None:
         return None if body is None else body.box(self.config.cleaning.min_confidence, (self.width, self.height))
@@ -158,6 +193,8 @@ class FrameChain:
     def _patient(self, frame: int, image: np.ndarray, search: Box | None) -> KeypointEstimate | None:
         """The patient's keypoints in this frame, or None: the detector's find, checked for identity and presence."""
         body = self.pose.estimate(image, search)
+        if self._read_check():
+            body = None
         box = self._box(body)
         tracker = self.tracker
         if tracker is not None and box is not None and tracker.last is not None and tracker.missed < tracker.reacquire_frames and not tracker.continues(box):
@@ -172,22 +209,41 @@ class FrameChain:
                 self.presence.start_track(frame)
                 self._previous_track = track
             if self.presence.due(frame):
-                first = self.presence.result(frame, self._someone_there(image))
-                if first is not None:
-                    self._drop(first, frame)
-                    track = -1
+                around = None if tracker is None else tracker.search_box
+                if self._worker is not None:
+                    image = image.copy()
+                self._check = (frame, self._submit(self._someone_there, image, around))
         if track < 0:
             body, box = None, None
         self._tracks.append(track)
         self._patient_boxes.append(box)
         return body
 
-    def _someone_there(self, image: np.ndarray) -> bool:
-        """A fresh detection finds someone around the patient, or else anywhere in the frame (small people vanish in a wide frame, crops cut others)."""
-        around = None if self.tracker is None else self.tracker.search_box
+    def _someone_there(self, image: np.ndarray, around: Box | None) -> bool:
+        """A fresh detection finds someone `around` the patient, or else anywhere in the frame (small people vanish in a wide frame, crops cut others)."""
         if around is not None and self._anew(image, around) is not None:
             return True
         return self._anew(image, None) is not None
+
+    def _read_check(self) -> bool:
+        """Read the presence check of the frame before; True when it dropped the track (that frame and those before it, back to the track's doubt)."""
+        if self._check is None:
+            return False
+        frame, future = self._check
+        self._check = None
+        first = self.presence.result(frame, future.result())
+        if first is None:
+            return False
+        self._drop(first, frame)
+        return True
+
+    def _submit(self, function: Callable[..., Result], *args: Any) -> Future[Result]:
+        """`function(*args)` on the second thread, or here and now without one."""
+        if self._worker is not None:
+            return self._worker.submit(function, *args)
+        done: Future[Result] = Future()
+        done.set_result(function(*args))
+        return done
 
     def _drop(self, first: int, frame: int) -> None:
         """Presence checks found nobody: the frames from `first` (still held) are reported without a person."""
@@ -237,32 +293,52 @@ class FrameChain:
             return None
         return Box.from_array(square_around(box, self.config.face.head_scale))
 
-    def _face(self, image: np.ndarray, body: KeypointEstimate | None, search: Box | None) -> KeypointEstimate | None:
+    def _look_for_face(self, image: np.ndarray, body: KeypointEstimate | None, search: Box | None) -> tuple[np.ndarray, Future[KeypointEstimate | None]]:
+        """Start the face mesh on the patient's head (else the search box); the frame it reads, and its future result."""
         assert self.face_mesh is not None
         head = self._head_box(body)
-        face = self.face_mesh.estimate(image, head if head is not None else search)
+        region = head if head is not None else search
+        if self._worker is not None:
+            image = image.copy()
+        return image, self._submit(self.face_mesh.estimate, image, region)
+
+    def _settle(self) -> None:
+        """The previous frame's face is in: record its landmarks and cut its face crop."""
+        if self._pending is None:
+            return
+        image, future = self._pending
+        self._pending = None
+        face = None if future is None else future.result()
         if face is None:
-            return self._no_face()
-        self._face_px.append(face.points_px)
-        self._face_confidence.append(face.confidence)
-        return face
+            self._no_face()
+        else:
+            self._face_px.append(face.points_px)
+            self._face_confidence.append(face.confidence)
+        if self.config.crops.enabled:
+            self._crop_face(image, face)
+
+    def _abandon(self) -> None:
+        """Work left by a recording that was not finished: wait for it (the graphs are about to be reset) and drop it."""
+        running = [future for future in (None if self._pending is None else self._pending[1], None if self._check is None else self._check[1]) if future is not None]
+        wait_for(running)
+        self._pending, self._check = None, None
 
     def _no_face(self) -> None:
         assert self.face_layout is not None
         self._face_px.append(np.full((self.face_layout.num_joints, 2), np.nan, dtype=np.float32))
         self._face_confidence.append(np.zeros(self.face_layout.num_joints, dtype=np.float32))
 
-    def _crop(self, image: np.ndarray, body: KeypointEstimate | None, face: KeypointEstimate | None) -> None:
-        size = self.config.crops.size_px
+    def _crop_body(self, image: np.ndarray, body: KeypointEstimate | None) -> None:
         body_box = None if body is None else body.box(self.config.cleaning.min_confidence, (self.width, self.height))
         corners = self._body_box.update(None if body_box is None else square_around(body_box, 1.0 + 2 * self.config.crops.body_margin))
-        self._body_crops.append(grey_crop(image, corners, size))
+        self._body_crops.append(grey_crop(image, corners, self.config.crops.size_px))
         self._body_crop_boxes.append(corners)
-        if self.face_mesh is not None:
-            face_box = None if face is None else face.box(0.0)
-            face_corners = self._face_box.update(None if face_box is None else square_around(face_box, FACE_BOX_SCALE))
-            self._face_crops.append(grey_crop(image, face_corners, size))
-            self._face_crop_boxes.append(face_corners)
+
+    def _crop_face(self, image: np.ndarray, face: KeypointEstimate | None) -> None:
+        face_box = None if face is None else face.box(0.0)
+        face_corners = self._face_box.update(None if face_box is None else square_around(face_box, FACE_BOX_SCALE))
+        self._face_crops.append(grey_crop(image, face_corners, self.config.crops.size_px))
+        self._face_crop_boxes.append(face_corners)
 
     def _back_project(self, depth_mm: np.ndarray) -> None:
         if self.intrinsics is None:
@@ -275,6 +351,11 @@ class FrameChain:
 
     def finish(self) -> ChainOutput:
         """The recording's sequences (`[T, V, C]` arrays, crops `[T, S, S]`); call `start` before the next one."""
+        self._read_check()
+        self._settle()
+        return self._output()
+
+    def _output(self) -> ChainOutput:
         body_joints = self.body_layout.num_joints
         face_joints = self.face_layout.num_joints if self.face_layout is not None else 0
         face = self.face_mesh is not None
@@ -307,7 +388,8 @@ class FrameChain:
         after each frame and keeps only the recent past, and the frames come out as `finish`
         would have given them for the whole recording.
         """
-        output = self.finish()
+        self._settle()
+        output = self._output()
         self._drained += len(output.body_px)
         for sequence in (self._body_px, self._body_confidence, self._body_mm, self._body_mm_confidence, self._face_px, self._face_confidence,
                          self._face_searched, self._body_crops, self._face_crops, self._search_boxes, self._patient_boxes, self._tracks,
@@ -322,6 +404,9 @@ class FrameChain:
         return (self.config.crops.size_px, self.config.crops.size_px)
 
     def close(self) -> None:
+        self._abandon()
+        if self._worker is not None:
+            self._worker.shutdown()
         self.pose.close()
         if self.face_mesh is not None:
             self.face_mesh.close()

@@ -47,7 +47,8 @@ class IrScaler:
     empty (0) nor saturated (65535: a sunlit window would otherwise be the 99th percentile and
     leave the patient black), but fixed for the recording
     (the patient's brightness does not flicker with a passing clinician) and applied through a
-    65536-entry lookup table, far cheaper per frame than percentiles.
+    65536-entry lookup table, far cheaper per frame than percentiles (`np.take`: 0.16 ms per 512 x 424
+    frame against 0.27 ms for the same lookup by fancy indexing).
     """
 
     def __init__(self, low_pct: float, high_pct: float) -> None:
@@ -62,7 +63,7 @@ class IrScaler:
             low, high = np.percentile(valid, [self.low_pct, self.high_pct]) if valid.size else (0.0, 65535.0)
             levels = (np.arange(65536, dtype=np.float32) - low) / max(float(high - low), 1e-6)
             self._table = np.round(np.clip(levels, 0.0, 1.0) * 255.0).astype(np.uint8)
-        return self._table[image]
+        return np.take(self._table, image)
 
 
 def keypoint_video(row: ManifestRow, config: ExtractionConfig) -> tuple[str, str]:

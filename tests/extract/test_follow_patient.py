@@ -169,3 +169,72 @@ def test_the_configured_seed_picks_the_patient_among_two_people(empty_scenes) ->
     assert (output.patient_box_px[found][:, 0] >= width).all()
     np.testing.assert_allclose(output.search_box_px[:10], np.tile(seed, (10, 1)), err_msg="without a track the seed is searched")
     assert output.identity_events[0].event == "acquired" and output.identity_events[0].frame >= 10
+
+
+def _run(chain: FrameChain, frames: list[np.ndarray]):
+    chain.start((frames[0].shape[1], frames[0].shape[0]), fps=30.0)
+    for image in frames:
+        chain.process(image)
+    return chain.finish()
+
+
+def _assert_same_output(first, second) -> None:
+    for name in ("body_px", "body_confidence", "face_px", "face_confidence", "face_searched", "body_crops", "face_crops",
+                 "search_box_px", "patient_box_px", "track", "body_crop_box_px", "face_crop_box_px"):
+        np.testing.assert_array_equal(getattr(first, name), getattr(second, name), err_msg=name)
+    assert first.identity_events == second.identity_events
+
+
+@pytest.fixture(scope="module")
+def cut_face_clip() -> list[np.ndarray]:
+    """A real face clip with a camera cut (a zoom onto the face) after 24 frames."""
+    from tests.conftest import SHARED_DATA
+
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real test data not found at {SHARED_DATA} (../shared/data beside the project)")
+    frames = _frames(SHARED_DATA / "video" / "face_carphone_qcif.mp4")[:48]
+    height, width = frames[0].shape[:2]
+    return frames[:24] + [cv2.resize(image[10:130, 30:150], (width, height)) for image in frames[24:]]
+
+
+def _both_ways(frames: list[np.ndarray], config: ExtractionConfig):
+    outputs = []
+    for overlap in (True, False):
+        chain = FrameChain(config, overlap=overlap)
+        try:
+            outputs.append(_run(chain, frames))
+        finally:
+            chain.close()
+    return outputs
+
+
+def test_the_face_mesh_on_its_own_thread_gives_the_sequential_chain_output_bit_for_bit(cut_face_clip) -> None:
+    """The overlap only moves work in time: the same landmarks, crops, boxes and identity decisions, across a view change."""
+    overlapped, sequential = _both_ways(cut_face_clip, config_from_dict({}, ExtractionConfig))
+    assert "view_change" in [event.event for event in overlapped.identity_events]
+    assert np.isfinite(overlapped.face_px[overlapped.face_searched]).any(axis=(1, 2)).mean() >= 0.8, "the face was not found: the comparison is empty"
+    assert len(overlapped.face_crops) == len(cut_face_clip) == len(overlapped.face_px)
+    _assert_same_output(overlapped, sequential)
+
+
+def test_presence_checks_on_the_second_thread_drop_the_same_frames(empty_scenes) -> None:
+    """The checks run beside the next frame's pose and are read at the same point of it: the same frames dropped, the same tracks."""
+    frames, _ = empty_scenes
+    overlapped, sequential = _both_ways(frames, config_from_dict({"crops": {"enabled": False}}, ExtractionConfig))
+    assert "dropped" in [event.event for event in overlapped.identity_events], "no check dropped a track: the comparison is empty"
+    _assert_same_output(overlapped, sequential)
+
+
+def test_a_recordings_keypoints_do_not_depend_on_the_recording_before_it(cut_face_clip, shared_data: Path) -> None:
+    """Each `start` begins with fresh detector graphs: a batch gives every recording what it would give alone."""
+    other = _frames(shared_data / "video" / "face_single.mp4")[:20]
+    chain = FrameChain(config_from_dict({}, ExtractionConfig))
+    try:
+        alone = _run(chain, cut_face_clip)
+        _run(chain, other)
+        chain.start((7, 7))
+        chain.process(other[0][:7, :7].copy())
+        after = _run(chain, cut_face_clip)
+    finally:
+        chain.close()
+    _assert_same_output(alone, after)
