@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_for
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -186,6 +185,8 @@ class FrameChain:
             self._back_project(depth_mm)
         if self.face_mesh is not None:
             self._pending = (image, face)
+            if face is None or self._worker is None:
+                self._settle()
 
     def _box(self, body: KeypointEstimate | None) -> Box | None:
         return None if body is None else body.box(self.config.cleaning.min_confidence, (self.width, self.height))
@@ -318,9 +319,12 @@ class FrameChain:
             self._crop_face(image, face)
 
     def _abandon(self) -> None:
-        """Work left by a recording that was not finished: wait for it (the graphs are about to be reset) and drop it."""
-        running = [future for future in (None if self._pending is None else self._pending[1], None if self._check is None else self._check[1]) if future is not None]
-        wait_for(running)
+        """Work left by a recording that was not finished: wait for it (the graphs are about to be reset) and drop it.
+
+        The wait is for an empty job queued behind everything submitted, so a job whose frame
+        failed before its future was kept is waited for too."""
+        if self._worker is not None:
+            self._worker.submit(lambda: None).result()
         self._pending, self._check = None, None
 
     def _no_face(self) -> None:
@@ -386,7 +390,9 @@ class FrameChain:
 
         The patient box, the trackers and the face cadence carry on: a live session drains
         after each frame and keeps only the recent past, and the frames come out as `finish`
-        would have given them for the whole recording.
+        would have given them for the whole recording, except where a presence check drops a
+        track: frames already drained keep their person (in a live session that is the checked
+        frame and the doubt before it), and the face of the last frame is waited for here.
         """
         self._settle()
         output = self._output()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -198,19 +200,34 @@ def cut_face_clip() -> list[np.ndarray]:
 
 
 def _both_ways(frames: list[np.ndarray], config: ExtractionConfig):
-    outputs = []
+    """The chain's output with and without its second thread, and the threads that ran the face mesh and the presence checks with it."""
+    outputs, threads = [], set()
     for overlap in (True, False):
         chain = FrameChain(config, overlap=overlap)
+        if overlap:
+            for backend, method in ((chain.face_mesh, "estimate"), (chain.pose, "estimate_anew")):
+                _note_thread(backend, method, threads)
         try:
             outputs.append(_run(chain, frames))
         finally:
             chain.close()
-    return outputs
+    return outputs, threads
+
+
+def _note_thread(backend, method: str, threads: set[str]) -> None:
+    original = getattr(backend, method)
+
+    def noted(*args, **kwargs):
+        threads.add(threading.current_thread().name)
+        return original(*args, **kwargs)
+
+    setattr(backend, method, noted)
 
 
 def test_the_face_mesh_on_its_own_thread_gives_the_sequential_chain_output_bit_for_bit(cut_face_clip) -> None:
     """The overlap only moves work in time: the same landmarks, crops, boxes and identity decisions, across a view change."""
-    overlapped, sequential = _both_ways(cut_face_clip, config_from_dict({}, ExtractionConfig))
+    (overlapped, sequential), threads = _both_ways(cut_face_clip, config_from_dict({}, ExtractionConfig))
+    assert threads and all(name.startswith("frame-chain") for name in threads), threads
     assert "view_change" in [event.event for event in overlapped.identity_events]
     assert np.isfinite(overlapped.face_px[overlapped.face_searched]).any(axis=(1, 2)).mean() >= 0.8, "the face was not found: the comparison is empty"
     assert len(overlapped.face_crops) == len(cut_face_clip) == len(overlapped.face_px)
@@ -220,7 +237,8 @@ def test_the_face_mesh_on_its_own_thread_gives_the_sequential_chain_output_bit_f
 def test_presence_checks_on_the_second_thread_drop_the_same_frames(empty_scenes) -> None:
     """The checks run beside the next frame's pose and are read at the same point of it: the same frames dropped, the same tracks."""
     frames, _ = empty_scenes
-    overlapped, sequential = _both_ways(frames, config_from_dict({"crops": {"enabled": False}}, ExtractionConfig))
+    (overlapped, sequential), threads = _both_ways(frames, config_from_dict({}, ExtractionConfig))
+    assert threads and all(name.startswith("frame-chain") for name in threads), threads
     assert "dropped" in [event.event for event in overlapped.identity_events], "no check dropped a track: the comparison is empty"
     _assert_same_output(overlapped, sequential)
 
@@ -238,3 +256,47 @@ def test_a_recordings_keypoints_do_not_depend_on_the_recording_before_it(cut_fac
     finally:
         chain.close()
     _assert_same_output(alone, after)
+
+
+def test_a_caller_may_refill_one_frame_buffer(cut_face_clip) -> None:
+    """A reader that decodes every frame into the same array gets what fresh arrays give, with and without the second thread."""
+    for overlap in (True, False):
+        chain = FrameChain(config_from_dict({}, ExtractionConfig), overlap=overlap)
+        try:
+            fresh = _run(chain, cut_face_clip)
+            buffer = np.empty_like(cut_face_clip[0])
+            chain.start((buffer.shape[1], buffer.shape[0]), fps=30.0)
+            for image in cut_face_clip:
+                np.copyto(buffer, image)
+                chain.process(buffer)
+            _assert_same_output(fresh, chain.finish())
+        finally:
+            chain.close()
+
+
+def test_a_frame_that_fails_leaves_no_face_job_behind_a_graph_reset(cut_face_clip) -> None:
+    """A frame that raises after its face job was queued: the next `start` waits for that job before it rebuilds the graphs."""
+    chain = FrameChain(config_from_dict({}, ExtractionConfig))
+    events: list[str] = []
+    estimate, reset = chain.face_mesh.estimate, chain.face_mesh.reset
+
+    def slow_estimate(*args, **kwargs):
+        time.sleep(0.2)
+        result = estimate(*args, **kwargs)
+        events.append("face done")
+        return result
+
+    def noted_reset() -> None:
+        events.append("reset")
+        reset()
+
+    chain.face_mesh.estimate, chain.face_mesh.reset = slow_estimate, noted_reset
+    try:
+        image = cut_face_clip[0]
+        chain.start((image.shape[1], image.shape[0]), fps=30.0)
+        with pytest.raises(ValueError, match="intrinsics"):
+            chain.process(image, depth_mm=np.ones(image.shape[:2], np.float32))
+        chain.start((image.shape[1], image.shape[0]), fps=30.0)
+        assert events == ["face done", "reset"]
+    finally:
+        chain.close()
