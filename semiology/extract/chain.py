@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -43,7 +43,7 @@ from semiology.extract.config import ExtractionConfig
 from semiology.extract.crops import SmoothedBox, grey_crop, square_around
 from semiology.layouts import get_layout, get_mapping
 from semiology.lift.depth import back_project_keypoints
-from semiology.preprocess.roi import IdentityEvent, PatientTracker, PresenceSchedule, ViewChange, expand_box
+from semiology.preprocess.roi import IdentityEvent, PatientTracker, PresenceSchedule, ViewChange, expand_box, other_people
 from semiology.records import Box
 
 Result = TypeVar("Result")
@@ -357,7 +357,11 @@ class FrameChain:
         """The recording's sequences (`[T, V, C]` arrays, crops `[T, S, S]`); call `start` before the next one."""
         self._read_check()
         self._settle()
-        return self._output()
+        output = self._output()
+        if self.config.roi.patient == "longest":
+            view_changes = [event.frame for event in output.identity_events if event.event == "view_change"]
+            output = _without(output, other_people(output.track, output.patient_box_px, view_changes, self.config.roi.same_place_iou))
+        return output
 
     def _output(self) -> ChainOutput:
         body_joints = self.body_layout.num_joints
@@ -393,7 +397,10 @@ class FrameChain:
         would have given them for the whole recording, except where a presence check drops a
         track: frames already drained keep their person (in a live session that is the checked
         frame and the doubt before it), and the face of the last frame is waited for here.
+        `roi.patient: longest` decides at the end of a recording, so it cannot be drained.
         """
+        if self.config.roi.patient == "longest":
+            raise ConfigError("roi.patient: longest chooses the patient when the recording is finished; a live session needs roi.patient: any")
         self._settle()
         output = self._output()
         self._drained += len(output.body_px)
@@ -430,3 +437,29 @@ def _boxes(boxes: list[Box | np.ndarray | None]) -> np.ndarray:
         if box is not None:
             rows[index] = box.as_array() if isinstance(box, Box) else box
     return rows
+
+
+def _without(output: ChainOutput, others: dict[int, str]) -> ChainOutput:
+    """`output` with the frames of the tracks in `others` reported without a person, their crops blank, and an `excluded` event for each track."""
+    if not others:
+        return output
+    gone = np.isin(output.track, list(others))
+
+    def blank(array: np.ndarray | None, fill: float) -> np.ndarray | None:
+        if array is None:
+            return None
+        array = array.copy()
+        array[gone] = fill
+        return array
+
+    excluded = [IdentityEvent(int(np.flatnonzero(output.track == track)[0]), "excluded", track, why) for track, why in sorted(others.items())]
+    return replace(
+        output,
+        body_px=blank(output.body_px, np.nan), body_confidence=blank(output.body_confidence, 0.0),
+        body_mm=blank(output.body_mm, np.nan), body_mm_confidence=blank(output.body_mm_confidence, 0.0),
+        face_px=blank(output.face_px, np.nan), face_confidence=blank(output.face_confidence, 0.0),
+        body_crops=blank(output.body_crops, 0), face_crops=blank(output.face_crops, 0),
+        patient_box_px=blank(output.patient_box_px, np.nan), track=blank(output.track, -1),
+        body_crop_box_px=blank(output.body_crop_box_px, np.nan), face_crop_box_px=blank(output.face_crop_box_px, np.nan),
+        identity_events=sorted([*output.identity_events, *excluded], key=lambda event: event.frame),
+    )

@@ -29,6 +29,9 @@ class PoseConfig:
     model_config: str | None = None
 
 
+PATIENT_CHOICES = ("any", "longest")
+
+
 @dataclass(frozen=True)
 class RoiConfig:
     """Following the patient (`semiology.preprocess.roi.PatientTracker`).
@@ -42,8 +45,14 @@ class RoiConfig:
     starts a new track. With `seed_px` ([u0, v0, u1, v1] in pixels: the bed, say) a track only
     starts from a person whose centre lies in it, and the seed, not the whole frame, is searched
     while there is no track. Every `presence_every_s` seconds (0: never) a
-    fresh detection checks that the tracked person is really there. `enabled: false` runs the
-    pose on the whole frame with no identity checks."""
+    fresh detection checks that the tracked person is really there. `patient` says who the
+    patient is among the tracks: `any` keeps every track (identity checks and the seed keep it
+    on the patient); `longest` decides when the recording is finished: in each camera view, the
+    tracks at one place (median boxes overlapping by `same_place_iou` or more: the patient lost
+    behind a clinician and taken up again) are one person, the person with the most frames is
+    the patient, and the frames of the others are reported without a person, their crops blank
+    (`semiology.preprocess.roi.other_people`; not in a live session, which cannot wait for the
+    end). `enabled: false` runs the pose on the whole frame with no identity checks."""
 
     enabled: bool = True
     margin: float = 0.3
@@ -54,8 +63,14 @@ class RoiConfig:
     view_change: float = 0.6
     seed_px: tuple[float, float, float, float] | None = None
     presence_every_s: float = 1.0
+    patient: str = "any"
+    same_place_iou: float = 0.3
 
     def __post_init__(self) -> None:
+        if self.patient not in PATIENT_CHOICES:
+            raise ValueError(f"roi.patient must be one of {', '.join(PATIENT_CHOICES)}, got {self.patient!r}")
+        if not 0.0 < self.same_place_iou <= 1.0:
+            raise ValueError(f"roi.same_place_iou must lie in (0, 1], got {self.same_place_iou}")
         if self.max_jump <= 0 or self.max_scale <= 1 or self.reacquire_s <= 0 or self.presence_every_s < 0:
             raise ValueError("roi: max_jump and reacquire_s must be > 0, max_scale > 1, presence_every_s >= 0")
         if self.seed_px is not None and not (self.seed_px[0] < self.seed_px[2] and self.seed_px[1] < self.seed_px[3]):

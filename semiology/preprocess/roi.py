@@ -145,7 +145,9 @@ class IdentityEvent:
     should check), `refused` (a sighting that is not the patient: a jump, or outside the seed),
     `lost` (the patient was not seen for `reacquire_frames`: the whole frame is searched),
     `view_change` (the camera view changed: the next sighting starts a new track), `dropped`
-    (presence checks found nobody where the track was: its frames are reported without a person).
+    (presence checks found nobody where the track was: its frames are reported without a person),
+    `excluded` (with `roi.patient: longest`, a track of another person than the one present
+    longest: its frames are reported without a person).
     """
 
     frame: int
@@ -256,6 +258,51 @@ class PatientTracker:
             return
         widened = expand_box(sighting, self.margin, self.width, self.height)
         self._search = None if widened.area > self.max_area_fraction * self.width * self.height else widened
+
+
+def other_people(track: np.ndarray, patient_box: np.ndarray, view_changes: Sequence[int], same_place_iou: float = 0.3) -> dict[int, str]:
+    """The tracks that are not the patient, when the patient is the person present longest in each camera view.
+
+    `track` is `[T]` track ids (-1: nobody), `patient_box` `[T, 4]` boxes (u0, v0, u1, v1),
+    `view_changes` the frames where the camera view changed (a track never spans one). Within a
+    view, two tracks are one person when their median boxes overlap by `same_place_iou` or more,
+    directly or through a third: a patient lost behind a clinician and taken up again is at the
+    same place, a clinician beside the bed is not. The person with the most frames is the patient
+    (on a tie, the one seen first). Returns {track id: why it is not the patient} for the others.
+    A union-find over a handful of tracks: scipy's connected components would need a graph built
+    for it and say no more.
+    """
+    track = np.asarray(track)
+    views = np.searchsorted(np.sort(np.asarray(view_changes, dtype=np.int64)), np.arange(len(track)), side="right")
+    ids = [int(k) for k in np.unique(track[track >= 0])]
+    frames = {k: np.flatnonzero(track == k) for k in ids}
+    boxes = {k: Box.from_array(np.nanmedian(np.asarray(patient_box, dtype=np.float64)[frames[k]], axis=0)) for k in ids}
+    view_of = {k: int(views[frames[k][0]]) for k in ids}
+    person = {k: k for k in ids}
+
+    def root(k: int) -> int:
+        while person[k] != k:
+            k = person[k]
+        return k
+
+    for index, first in enumerate(ids):
+        for second in ids[index + 1 :]:
+            if view_of[first] == view_of[second] and boxes[first].iou(boxes[second]) >= same_place_iou:
+                person[root(second)] = root(first)
+    others: dict[int, str] = {}
+    for view in sorted(set(view_of.values())):
+        people: dict[int, list[int]] = {}
+        for k in ids:
+            if view_of[k] == view:
+                people.setdefault(root(k), []).append(k)
+        sizes = {key: sum(len(frames[k]) for k in members) for key, members in people.items()}
+        patient = max(people, key=lambda key: (sizes[key], -min(frames[k][0] for k in people[key])))
+        for key, members in people.items():
+            if key != patient:
+                for k in members:
+                    others[k] = (f"another person than the patient: {sizes[key]} frames at another place, against the patient's {sizes[patient]} "
+                                 "in this camera view")
+    return others
 
 
 class PresenceSchedule:

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from semiology.config import config_from_dict
-from semiology.errors import CacheError
+from semiology.errors import CacheError, ConfigError
 from semiology.explain.video import BLANK_NOTE, write_overlay_video
 from semiology.extract.chain import FrameChain
 from semiology.extract.config import ExtractionConfig
 from semiology.extract.recording import recording_stats
 from semiology.io.cache import load_record, save_record
 from semiology.io.video import open_video
-from semiology.preprocess.roi import PatientTracker, PresenceSchedule, ViewChange
+from semiology.preprocess.roi import PatientTracker, PresenceSchedule, ViewChange, other_people
 from semiology.records import Box, Keypoints, SeizureRecord
 
 
@@ -300,3 +300,63 @@ def test_a_frame_that_fails_leaves_no_face_job_behind_a_graph_reset(cut_face_cli
         assert events == ["face done", "reset"]
     finally:
         chain.close()
+
+
+def test_the_person_present_longest_is_the_patient_and_tracks_at_one_place_are_one_person() -> None:
+    patient, patient_again, clinician = [10, 10, 110, 210], [14, 12, 112, 214], [300, 10, 400, 210]
+    track = np.array([0] * 50 + [1] * 10 + [-1] * 5 + [2] * 40 + [3] * 8)
+    boxes = np.array([patient] * 50 + [clinician] * 10 + [[np.nan] * 4] * 5 + [patient_again] * 40 + [clinician] * 8, dtype=np.float32)
+    others = other_people(track, boxes, view_changes=[])
+    assert set(others) == {1, 3} and "patient's 90" in others[1] and "18 frames" in others[1]
+    assert set(other_people(track, boxes, view_changes=[105])) == {1}, "alone in its own camera view, a track is that view's patient"
+    tie = other_people(np.array([1] * 5 + [0] * 5), np.array([clinician] * 5 + [patient] * 5, np.float32), [])
+    assert set(tie) == {0}, "on a tie the person seen first is the patient"
+    assert other_people(np.array([-1, -1]), np.full((2, 4), np.nan, np.float32), []) == {}
+
+
+def test_roi_patient_longest_reports_a_bystander_taken_up_in_the_patients_absence_without_a_person(empty_scenes) -> None:
+    """Through the config, on real frames: the patient leaves the left of the scene for a second while someone stands on the right.
+
+    On the plain canvas half the picture changes when they swap, which the view-change check would
+    call a new view (and a new view has its own patient), so it is off here."""
+    frames, _ = empty_scenes
+    person = frames[:60] + frames[120:150]
+    height, width = person[0].shape[:2]
+    canvas = np.full((120, height, 2 * width + 80, 3), 90, dtype=np.uint8)
+    canvas[:60, :, :width] = np.stack(person[:60])
+    canvas[90:, :, :width] = np.stack(person[30:60])
+    canvas[60:90, :, width + 80 :] = np.stack(person[60:90])
+    outputs = {}
+    for choice in ("any", "longest"):
+        roi = {"patient": choice, "view_change": -1.0}
+        chain = FrameChain(config_from_dict({"face": {"enabled": False}, "roi": roi}, ExtractionConfig))
+        try:
+            outputs[choice] = _run(chain, list(canvas))
+        finally:
+            chain.close()
+    assert outputs["any"].person_found[60:90].any(), "the bystander was never taken up: the scene does not test the choice"
+    longest = outputs["longest"]
+    assert not longest.person_found[60:90].any() and longest.person_found[:60].mean() >= 0.9 and longest.person_found[90:].any()
+    bystander = outputs["any"].person_found & ~longest.person_found
+    assert bystander.any() and np.isnan(longest.body_px[bystander]).all() and (longest.body_crops[bystander] == 0).all()
+    assert np.isnan(longest.patient_box_px[bystander]).all() and (longest.track[bystander] == -1).all()
+    assert [event.track for event in longest.identity_events if event.event == "excluded"] == sorted(set(outputs["any"].track[bystander]))
+    kept = longest.person_found
+    np.testing.assert_array_equal(longest.body_px[kept], outputs["any"].body_px[kept])
+
+
+def test_a_live_session_cannot_wait_for_the_longest_present() -> None:
+    chain = FrameChain(config_from_dict({"face": {"enabled": False}, "crops": {"enabled": False}, "roi": {"patient": "longest"}}, ExtractionConfig))
+    try:
+        chain.start((64, 48))
+        chain.process(np.zeros((48, 64), np.uint8))
+        with pytest.raises(ConfigError, match="roi.patient: longest"):
+            chain.drain()
+    finally:
+        chain.close()
+    from semiology.live.session import LiveSession
+
+    with pytest.raises(ConfigError, match="a live session needs roi.patient: any"):
+        LiveSession(None, config_from_dict({"roi": {"patient": "longest"}}, ExtractionConfig), 30.0)
+    with pytest.raises(ConfigError, match="roi.patient must be one of any, longest"):
+        config_from_dict({"roi": {"patient": "tallest"}}, ExtractionConfig)
