@@ -122,6 +122,8 @@ def run_extraction(
         notes = ["no person detected"] if stats.person_found == 0 else []
         if stats.tracks > 1:
             notes.append(f"{stats.tracks} patient tracks: check the identity decisions (identity_events in the cache)")
+        if stats.excluded:
+            notes.append(f"{stats.excluded} tracks of other people left out (roi.patient: longest): check the identity decisions")
         if stale not in ("not cached", "forced"):
             notes.append(f"extracted again: {stale}")
         results[row.seizure_id] = summary.record(RecordingResult(row.seizure_id, "extracted", stats, "; ".join(notes), str(target)))

@@ -130,6 +130,7 @@ class FrameChain:
         self.view_change = ViewChange(self.config.roi.view_change)
         self.presence = PresenceSchedule(max(round(self.config.roi.presence_every_s * fps), 1), max(round(0.1 * fps), 1))
         self._previous_track = -1
+        self._crop_track = -1
         self._presence_events: list[IdentityEvent] = []
         self._search_boxes: list[Box | None] = []
         self._patient_boxes: list[Box | None] = []
@@ -173,6 +174,10 @@ class FrameChain:
         self._search_boxes.append(search)
         self._record_body(body)
         self._settle()
+        if self._tracks[-1] >= 0 and self._tracks[-1] != self._crop_track:
+            self._crop_track = self._tracks[-1]
+            self._body_box.reset()
+            self._face_box.reset()
         face: Future[KeypointEstimate | None] | None = None
         if self.face_mesh is not None:
             searched = frame % self.config.face.every_n_frames == 0
@@ -440,10 +445,15 @@ def _boxes(boxes: list[Box | np.ndarray | None]) -> np.ndarray:
 
 
 def _without(output: ChainOutput, others: dict[int, str]) -> ChainOutput:
-    """`output` with the frames of the tracks in `others` reported without a person, their crops blank, and an `excluded` event for each track."""
+    """`output` with the frames of the tracks in `others` reported without a person, their crops blank, and an `excluded` event for each track.
+
+    The frames after such a track, until the next one starts, go too: their crop boxes stay where
+    that person was last seen and the face mesh still searches there."""
     if not others:
         return output
-    gone = np.isin(output.track, list(others))
+    started = np.where(output.track >= 0, np.arange(len(output.track)), 0)
+    latest = output.track[np.maximum.accumulate(started)] if len(started) else output.track
+    gone = np.isin(latest, list(others))
 
     def blank(array: np.ndarray | None, fill: float) -> np.ndarray | None:
         if array is None:
@@ -457,7 +467,7 @@ def _without(output: ChainOutput, others: dict[int, str]) -> ChainOutput:
         output,
         body_px=blank(output.body_px, np.nan), body_confidence=blank(output.body_confidence, 0.0),
         body_mm=blank(output.body_mm, np.nan), body_mm_confidence=blank(output.body_mm_confidence, 0.0),
-        face_px=blank(output.face_px, np.nan), face_confidence=blank(output.face_confidence, 0.0),
+        face_px=blank(output.face_px, np.nan), face_confidence=blank(output.face_confidence, 0.0), face_searched=blank(output.face_searched, False),
         body_crops=blank(output.body_crops, 0), face_crops=blank(output.face_crops, 0),
         patient_box_px=blank(output.patient_box_px, np.nan), track=blank(output.track, -1),
         body_crop_box_px=blank(output.body_crop_box_px, np.nan), face_crop_box_px=blank(output.face_crop_box_px, np.nan),

@@ -69,6 +69,8 @@ class RoiConfig:
     def __post_init__(self) -> None:
         if self.patient not in PATIENT_CHOICES:
             raise ValueError(f"roi.patient must be one of {', '.join(PATIENT_CHOICES)}, got {self.patient!r}")
+        if self.patient == "longest" and not self.enabled:
+            raise ValueError("roi.patient: longest chooses among the tracks of the patient tracker, which roi.enabled: false turns off")
         if not 0.0 < self.same_place_iou <= 1.0:
             raise ValueError(f"roi.same_place_iou must lie in (0, 1], got {self.same_place_iou}")
         if self.max_jump <= 0 or self.max_scale <= 1 or self.reacquire_s <= 0 or self.presence_every_s < 0:

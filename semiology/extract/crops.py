@@ -32,7 +32,7 @@ class SmoothedBox:
         self.current: np.ndarray | None = None
 
     def reset(self) -> None:
-        """Forget the box (a new view or a new person): the next sighting is taken as it is, not blended in."""
+        """Forget the box (a new view or a new track): the next sighting is taken as it is, not blended in."""
         self.current = None
 
     def update(self, corners: np.ndarray | None) -> np.ndarray | None:

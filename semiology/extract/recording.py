@@ -29,7 +29,8 @@ from semiology.records import Keypoints, SeizureRecord
 class RecordingStats:
     """What the summary table shows for one extracted recording (`face_found` over the frames
     the face mesh ran on, see `FaceConfig.every_n_frames`; `tracks`: patient tracks started, more
-    than one means the patient was lost and taken up again, an identity a reviewer should check)."""
+    than one means the patient was lost and taken up again, an identity a reviewer should check;
+    `excluded`: tracks of other people than the patient, with `roi.patient: longest`, also to check)."""
 
     frames: int
     fps: float
@@ -38,6 +39,7 @@ class RecordingStats:
     mean_confidence: float
     time_s: float
     tracks: int = 0
+    excluded: int = 0
 
 
 class IrScaler:
@@ -206,9 +208,10 @@ def recording_stats(output: ChainOutput, fps: float, time_s: float) -> Recording
         face = float((output.face_confidence[output.face_searched].max(axis=1) > 0).mean())
     mean_confidence = float(output.body_confidence[found].mean()) if found.any() else 0.0
     tracks = len({int(track) for track in output.track if track >= 0})
+    excluded = sum(event.event == "excluded" for event in output.identity_events)
     return RecordingStats(
         frames=len(found), fps=fps, person_found=float(found.mean()), face_found=face, mean_confidence=mean_confidence, time_s=time_s,
-        tracks=tracks,
+        tracks=tracks, excluded=excluded,
     )
 
 

@@ -309,6 +309,10 @@ def test_the_person_present_longest_is_the_patient_and_tracks_at_one_place_are_o
     others = other_people(track, boxes, view_changes=[])
     assert set(others) == {1, 3} and "patient's 90" in others[1] and "18 frames" in others[1]
     assert set(other_people(track, boxes, view_changes=[105])) == {1}, "alone in its own camera view, a track is that view's patient"
+    a, c, bridge = [0, 0, 100, 100], [60, 0, 160, 100], [30, 0, 130, 100]
+    third = np.array([0] * 30 + [1] * 30 + [2] * 10 + [3] * 50)
+    third_boxes = np.array([a] * 30 + [c] * 30 + [bridge] * 10 + [clinician] * 50, np.float32)
+    assert set(other_people(third, third_boxes, [])) == {3}, "two places bridged by a third track are one person"
     tie = other_people(np.array([1] * 5 + [0] * 5), np.array([clinician] * 5 + [patient] * 5, np.float32), [])
     assert set(tie) == {0}, "on a tie the person seen first is the patient"
     assert other_people(np.array([-1, -1]), np.full((2, 4), np.nan, np.float32), []) == {}
@@ -329,7 +333,7 @@ def test_roi_patient_longest_reports_a_bystander_taken_up_in_the_patients_absenc
     outputs = {}
     for choice in ("any", "longest"):
         roi = {"patient": choice, "view_change": -1.0}
-        chain = FrameChain(config_from_dict({"face": {"enabled": False}, "roi": roi}, ExtractionConfig))
+        chain = FrameChain(config_from_dict({"roi": roi}, ExtractionConfig))
         try:
             outputs[choice] = _run(chain, list(canvas))
         finally:
@@ -343,6 +347,14 @@ def test_roi_patient_longest_reports_a_bystander_taken_up_in_the_patients_absenc
     assert [event.track for event in longest.identity_events if event.event == "excluded"] == sorted(set(outputs["any"].track[bystander]))
     kept = longest.person_found
     np.testing.assert_array_equal(longest.body_px[kept], outputs["any"].body_px[kept])
+    after = np.arange(int(np.flatnonzero(bystander)[-1]) + 1, int(np.flatnonzero(kept & (np.arange(120) >= 90))[0]))
+    assert len(after) and not outputs["any"].person_found[after].any()
+    for frames_of in (np.flatnonzero(bystander), after):
+        assert (longest.body_crops[frames_of] == 0).all() and (longest.face_crops[frames_of] == 0).all(), "the bystander's picture is kept"
+        assert np.isnan(longest.face_px[frames_of]).all() and np.isnan(longest.body_crop_box_px[frames_of]).all()
+    assert (outputs["any"].body_crops[after] > 0).any(), "the crops after the bystander's track were blank anyway: the check is empty"
+    stats = recording_stats(longest, 30.0, 1.0)
+    assert stats.excluded == len(set(outputs["any"].track[bystander])) >= 1 and recording_stats(outputs["any"], 30.0, 1.0).excluded == 0
 
 
 def test_a_live_session_cannot_wait_for_the_longest_present() -> None:
@@ -358,5 +370,7 @@ def test_a_live_session_cannot_wait_for_the_longest_present() -> None:
 
     with pytest.raises(ConfigError, match="a live session needs roi.patient: any"):
         LiveSession(None, config_from_dict({"roi": {"patient": "longest"}}, ExtractionConfig), 30.0)
+    with pytest.raises(ConfigError, match="roi.enabled: false turns off"):
+        config_from_dict({"roi": {"patient": "longest", "enabled": False}}, ExtractionConfig)
     with pytest.raises(ConfigError, match="roi.patient must be one of any, longest"):
         config_from_dict({"roi": {"patient": "tallest"}}, ExtractionConfig)
