@@ -40,8 +40,8 @@ def test_sequence_objective_weighted_mse_and_l2() -> None:
     model.eval()
     assert float(objective.loss(model, outputs, targets, torch.tensor([1.0, 1.0]))) == pytest.approx(0.125, abs=1e-4)
     model.train()
-    regularised = float(objective.loss(model, outputs, targets, torch.tensor([1.0, 1.0])))
-    assert regularised == pytest.approx(0.125 + 0.5 * float(l2_kernels(model)), rel=1e-4)
+    regularised = float(objective.loss(model, outputs, targets, torch.tensor([1.0, 1.0])).detach())
+    assert regularised == pytest.approx(0.125 + 0.5 * float(l2_kernels(model).detach()), rel=1e-4)
     assert torch.allclose(objective.proba(outputs).sum(1), torch.ones(2))
 
 
