@@ -404,8 +404,7 @@ class FrameChain:
         frame and the doubt before it), and the face of the last frame is waited for here.
         `roi.patient: longest` decides at the end of a recording, so it cannot be drained.
         """
-        if self.config.roi.patient == "longest":
-            raise ConfigError("roi.patient: longest chooses the patient when the recording is finished; a live session needs roi.patient: any")
+        refuse_draining(self.config)
         self._settle()
         output = self._output()
         self._drained += len(output.body_px)
@@ -430,6 +429,12 @@ class FrameChain:
             self.face_mesh.close()
 
 
+def refuse_draining(config: ExtractionConfig) -> None:
+    """A ConfigError when `config` decides something only at the end of a recording, which a chain drained frame by frame (a live session) never reaches."""
+    if config.roi.patient != "any":
+        raise ConfigError(f"roi.patient: {config.roi.patient} chooses the patient when a recording is finished; a live session needs roi.patient: any")
+
+
 def _stack(frames: list[np.ndarray], shape: tuple[int, ...], dtype: type) -> np.ndarray:
     """Per-frame arrays stacked along a new time axis; an empty `[0, *shape]` array for no frames."""
     return np.stack(frames).astype(dtype, copy=False) if frames else np.zeros((0, *shape), dtype=dtype)
@@ -452,7 +457,7 @@ def _without(output: ChainOutput, others: dict[int, str]) -> ChainOutput:
     if not others:
         return output
     started = np.where(output.track >= 0, np.arange(len(output.track)), 0)
-    latest = output.track[np.maximum.accumulate(started)] if len(started) else output.track
+    latest = output.track[np.maximum.accumulate(started)]
     gone = np.isin(latest, list(others))
 
     def blank(array: np.ndarray | None, fill: float) -> np.ndarray | None:

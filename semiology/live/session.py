@@ -27,8 +27,8 @@ import numpy as np
 
 from semiology.bundle import Bundle, BundleError, prepare_record, window_probabilities
 from semiology.detect.clean import CleaningConfig
-from semiology.errors import ConfigError, SemiologyError
-from semiology.extract.chain import ChainOutput, FrameChain
+from semiology.errors import SemiologyError
+from semiology.extract.chain import ChainOutput, FrameChain, refuse_draining
 from semiology.extract.config import ExtractionConfig
 from semiology.extract.recording import IrScaler, build_record
 from semiology.io.manifest import ManifestRow
@@ -214,8 +214,7 @@ class LiveSession:
 
     def __init__(self, bundle: Bundle, extraction: ExtractionConfig, source_fps: float, policy: AlarmPolicy | None = None, hop_s: float | None = None,
                  chain_factory: Callable[[ExtractionConfig], FrameChain] = FrameChain, grid_only: bool = False) -> None:
-        if extraction.roi.patient != "any":
-            raise ConfigError(f"roi.patient: {extraction.roi.patient} chooses the patient when a recording is finished; a live session needs roi.patient: any")
+        refuse_draining(extraction)
         self.scorer = LiveScorer(bundle, source_fps, policy, hop_s)
         self.config = causal_cleaning(extraction)
         self.chain = chain_factory(self.config)

@@ -273,11 +273,11 @@ def other_people(track: np.ndarray, patient_box: np.ndarray, view_changes: Seque
     for it and say no more.
     """
     track = np.asarray(track)
-    views = np.searchsorted(np.sort(np.asarray(view_changes, dtype=np.int64)), np.arange(len(track)), side="right")
+    changes = np.sort(np.asarray(view_changes, dtype=np.int64))
     ids = [int(k) for k in np.unique(track[track >= 0])]
     frames = {k: np.flatnonzero(track == k) for k in ids}
     boxes = {k: Box.from_array(np.nanmedian(np.asarray(patient_box, dtype=np.float64)[frames[k]], axis=0)) for k in ids}
-    view_of = {k: int(views[frames[k][0]]) for k in ids}
+    view_of = {k: int(np.searchsorted(changes, frames[k][0], side="right")) for k in ids}
     person = {k: k for k in ids}
 
     def root(k: int) -> int:
